@@ -1,0 +1,134 @@
+"""floe-hooks: plug compute engines into dbt through pluggy hooks.
+
+A compute plugin is a module of hook implementations registered under the
+``floe.computes`` entry-point group. Everything an author needs comes from here::
+
+    from floe_hooks import hookimpl, PluginMetadata, ConnectionResult, ResourceSpec, profile_secret
+
+    @hookimpl
+    def plugin_metadata():
+        return PluginMetadata(name="mycompute", version="1.0.0", floe_api_version="1.0",
+                              compute_types=("mycompute",))
+
+    @hookimpl
+    def generate_profile(compute):
+        return {"type": "mycompute", "host": compute.config["host"]}
+
+    @hookimpl
+    def validate_connection(compute, timeout):
+        return ConnectionResult(status="healthy", latency_ms=1.0)
+
+    @hookimpl
+    def resource_requirements(compute):
+        return ResourceSpec.resolve(compute.resources)
+
+The contract, with every argument and return value, is :mod:`floe_hooks.hookspecs`.
+Host applications use :class:`PluginManager` / :func:`get_plugin_manager`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from floe_hooks._markers import hookimpl, hookspec
+from floe_hooks._version import FLOE_API_VERSION, __version__
+from floe_hooks.errors import (
+    ComputeConnectionError,
+    ComputeTimeoutError,
+    ConfigError,
+    FloeError,
+    IncompatibleAPIError,
+    PluginConflictError,
+    PluginContractError,
+    PluginError,
+    PluginLoadError,
+    UnknownComputeTypeError,
+)
+from floe_hooks.manager import (
+    PluginFailure,
+    PluginInfo,
+    PluginManager,
+    api_compatible,
+    get_plugin_manager,
+    set_plugin_manager,
+)
+from floe_hooks.models import (
+    WORKLOAD_SIZES,
+    CatalogConfig,
+    ComputeConfig,
+    ConnectionResult,
+    ConnectionStatus,
+    PluginMetadata,
+    ResourceSpec,
+    SqlStatement,
+    WorkloadSize,
+)
+from floe_hooks.secrets import SecretBinding, SecretRef, SecretValue, profile_secret, secret_bindings
+
+if TYPE_CHECKING:
+    from floe_hooks._convert import structure, unstructure
+
+__all__ = [
+    "__version__",
+    "FLOE_API_VERSION",
+    "hookimpl",
+    "hookspec",
+    # models
+    "CatalogConfig",
+    "ComputeConfig",
+    "ConnectionResult",
+    "ConnectionStatus",
+    "PluginMetadata",
+    "ResourceSpec",
+    "SqlStatement",
+    "WorkloadSize",
+    "WORKLOAD_SIZES",
+    # secrets
+    "SecretBinding",
+    "SecretRef",
+    "SecretValue",
+    "profile_secret",
+    "secret_bindings",
+    # manager
+    "PluginFailure",
+    "PluginInfo",
+    "PluginManager",
+    "api_compatible",
+    "get_plugin_manager",
+    "set_plugin_manager",
+    # conversion
+    "structure",
+    "unstructure",
+    # errors
+    "ComputeConnectionError",
+    "ComputeTimeoutError",
+    "ConfigError",
+    "FloeError",
+    "IncompatibleAPIError",
+    "PluginConflictError",
+    "PluginContractError",
+    "PluginError",
+    "PluginLoadError",
+    "UnknownComputeTypeError",
+]
+
+# Names whose modules import heavier libraries (cattrs, yaml...): loaded on first access.
+_LAZY = {
+    "structure": "floe_hooks._convert",
+    "unstructure": "floe_hooks._convert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floe_hooks' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

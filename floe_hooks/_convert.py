@@ -1,0 +1,297 @@
+"""The one cattrs converter, configured in one place, and error translation.
+
+Structuring is strict: unknown keys are errors (a typo such as ``threds`` never goes
+unnoticed), scalars are not coerced (``"4"`` is not an int), a string is never taken
+for a list. Failures become one :class:`~floe_hooks.errors.ConfigError` with the
+dotted path of the first bad field.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import contextvars
+import enum
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+import cattrs.gen
+from cattrs.cols import homogenous_tuple_structure_factory, list_structure_factory
+from cattrs.errors import (
+    AttributeValidationNote,
+    BaseValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationNote,
+)
+
+from floe_hooks.errors import ConfigError
+from floe_hooks.models import ComputeConfig, PluginMetadata, ResourceSpec, SqlStatement
+from floe_hooks.secrets import MASK, SecretRef
+
+T = TypeVar("T")
+
+#: Resolves a compute type to its plugin's config class while a ComputeConfig is structured.
+_config_classes: contextvars.ContextVar[Callable[[str], type | None] | None] = contextvars.ContextVar(
+    "floe_config_classes", default=None
+)
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _strict(kind: type, accepted: tuple[type, ...], label: str) -> None:
+    def hook(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"expected {label}, got a boolean")
+        if not isinstance(value, accepted):
+            raise TypeError(f"expected {label}, got {_type_name(value)}")
+        return kind(value) if kind is float else value
+
+    _converter.register_structure_hook(kind, hook)
+
+
+_strict(int, (int,), "an integer")
+_strict(float, (int, float), "a number")
+_strict(str, (str,), "a string")
+_strict(bool, (bool,), "a boolean (true or false)")
+
+
+def _is_sequence(t: Any) -> bool:
+    origin = get_origin(t)
+    return origin in (list, tuple, collections.abc.Sequence, collections.abc.MutableSequence) and not (
+        origin is tuple and not (len(get_args(t)) == 2 and get_args(t)[1] is Ellipsis)
+    )
+
+
+def _sequence_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    inner = (
+        homogenous_tuple_structure_factory(t, converter)
+        if get_origin(t) in (tuple, collections.abc.Sequence)
+        else list_structure_factory(t, converter)
+    )
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected a list, got {_type_name(value)}")
+        return inner(value, t)
+
+    return hook
+
+
+_converter.register_structure_hook_factory(_is_sequence, _sequence_factory)
+
+
+def _is_mapping(t: Any) -> bool:
+    return get_origin(t) in (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+
+
+def _mapping_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    key_type, value_type = get_args(t) or (Any, Any)
+    structure_key = converter.get_structure_hook(key_type)
+    structure_value = converter.get_structure_hook(value_type)
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a mapping, got {_type_name(value)}")
+        out = {}
+        errors = []
+        for key, item in value.items():
+            try:
+                out[structure_key(key, key_type)] = structure_value(item, value_type)
+            except Exception as exc:  # collect with the key as path, like cattrs does
+                exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(str(key), key, value_type)]
+                errors.append(exc)
+        if errors:
+            raise cattrs.IterableValidationError("mapping", errors, t)
+        return out
+
+    return hook
+
+
+_converter.register_structure_hook_factory(_is_mapping, _mapping_factory)
+
+
+def _structure_secret(value: Any, _: Any) -> SecretRef:
+    if not isinstance(value, Mapping):
+        # never echo the value: it is likely a secret pasted where a reference belongs
+        raise ValueError(
+            "a literal secret value is not allowed here; use {env: VAR} or {secret: NAME, key: KEY}"
+        )
+    return _structure_attrs(value, SecretRef)
+
+
+def _structure_attrs(value: Any, cls: type[T]) -> T:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a mapping, got {_type_name(value)}")
+    return _base_attrs_hook(cls)(value, cls)  # type: ignore[no-any-return]
+
+
+_attrs_hooks: dict[type, Callable[[Any, Any], Any]] = {}
+
+
+def _base_attrs_hook(cls: type) -> Callable[[Any, Any], Any]:
+    hook = _attrs_hooks.get(cls)
+    if hook is None:
+        hook = _attrs_hooks[cls] = cattrs.gen.make_dict_structure_fn(cls, _converter, _cattrs_forbid_extra_keys=True)
+    return hook
+
+
+# Every attrs class must arrive as a mapping (cattrs would otherwise try anything).
+_converter.register_structure_hook_factory(
+    lambda t: attrs.has(t) and t is not SecretRef,
+    lambda t: lambda value, _: _structure_attrs(value, t),
+)
+_converter.register_structure_hook(SecretRef, _structure_secret)
+
+
+def _structure_resources(value: Any, _: Any) -> ResourceSpec | str | None:
+    if value is None or isinstance(value, str):
+        return value  # the ComputeConfig validator names the allowed presets
+    return _structure_attrs(value, ResourceSpec)
+
+
+_converter.register_structure_hook(
+    typing.Union[ResourceSpec, typing.Literal["small", "medium", "large"], None],  # noqa: UP007
+    _structure_resources,
+)
+
+
+def _structure_compute(value: Any, _: Any) -> ComputeConfig:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a mapping, got {_type_name(value)}")
+    data = dict(value)
+    raw_config = data.pop("config", None)
+    compute = _structure_attrs(data, ComputeConfig)
+    config_class = None
+    resolver = _config_classes.get()
+    if resolver is not None:
+        config_class = resolver(compute.type)
+    if raw_config is None:
+        config = config_class() if config_class is not None else None
+    elif config_class is None:
+        if not isinstance(raw_config, Mapping):
+            raise _noted(TypeError(f"expected a mapping, got {_type_name(raw_config)}"), "config")
+        config = dict(raw_config)
+    else:
+        try:
+            config = _converter.structure(raw_config, config_class)
+        except Exception as exc:
+            raise _noted(exc, "config") from None
+    return attrs.evolve(compute, config=config)
+
+
+def _noted(exc: BaseException, name: str) -> BaseException:
+    exc.__notes__ = [*getattr(exc, "__notes__", []), AttributeValidationNote(name, name, Any)]
+    return cattrs.ClassValidationError("compute", [exc], ComputeConfig)  # type: ignore[list-item]
+
+
+_converter.register_structure_hook(ComputeConfig, _structure_compute)
+
+
+def _structure_metadata(value: Any, _: Any) -> PluginMetadata:
+    data = dict(value) if isinstance(value, Mapping) else value
+    if isinstance(data, dict) and isinstance(data.get("config_class"), str):
+        data["config_class"] = _import_object(data["config_class"])
+    return _structure_attrs(data, PluginMetadata)
+
+
+def _import_object(spec: str) -> Any:
+    import importlib
+
+    module, _, qualname = spec.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+_converter.register_structure_hook(PluginMetadata, _structure_metadata)
+_converter.register_unstructure_hook(type, lambda cls: f"{cls.__module__}:{cls.__qualname__}")
+_converter.register_unstructure_hook(
+    SqlStatement, lambda s: {"sql": MASK if s.sensitive else s.sql, "sensitive": s.sensitive}
+)
+_converter.register_unstructure_hook(enum.Enum, lambda e: e.value)
+
+
+def _leaf_message(exc: BaseException) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        allowed = sorted(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else []
+        extra = ", ".join(repr(k) for k in sorted(exc.extra_fields, key=str))
+        return f"unknown key {extra}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+    if isinstance(exc, KeyError):
+        return "required field is missing"
+    if isinstance(exc, ConfigError):
+        return exc.message
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _locate(exc: BaseException, path: str) -> tuple[str, BaseException]:
+    """Follow the first failure down the tree of cattrs errors; return its path and leaf."""
+    while isinstance(exc, BaseValidationError):
+        sub = exc.exceptions[0]
+        for note in getattr(sub, "__notes__", ()):
+            if isinstance(note, AttributeValidationNote):
+                path = f"{path}.{note.name}" if path else note.name
+                break
+            if isinstance(note, IterableValidationNote):
+                index = note.index
+                path = f"{path}[{index}]" if isinstance(index, int) else (f"{path}.{index}" if path else str(index))
+                break
+        exc = sub
+    if isinstance(exc, ConfigError) and exc.path:
+        path = f"{path}.{exc.path}" if path else exc.path
+    return path, exc
+
+
+def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "") -> T:
+    """Structure plain data into ``cls``, raising one located :class:`ConfigError`.
+
+    :param data: what ``yaml.safe_load``/``json.load`` produced.
+    :param cls: the attrs class (or typing construct) to build.
+    :param file: the file the data came from, for the error message.
+    :param path: the field path of ``data`` inside that file.
+    """
+    try:
+        return _converter.structure(data, cls)
+    except Exception as exc:  # every failure becomes our one error type
+        where, leaf = _locate(exc, "")
+        full = f"{path}.{where}" if path and where and not where.startswith("[") else f"{path}{where}"
+        raise ConfigError(_leaf_message(leaf), file=file, path=full or None) from None
+
+
+def structure_compute(
+    data: Any,
+    config_class_for: Callable[[str], type | None],
+    *,
+    file: str | None = None,
+    path: str = "",
+) -> ComputeConfig:
+    """Structure one compute, using ``config_class_for(type)`` for its ``config:`` block."""
+    token = _config_classes.set(config_class_for)
+    try:
+        return structure(data, ComputeConfig, file=file, path=path)
+    finally:
+        _config_classes.reset(token)
+
+
+def unstructure(obj: Any) -> Any:
+    """Plain data (dicts, lists, strings, numbers) for any model; secrets stay masked."""
+    return _converter.unstructure(obj)
+
+
+def register_structure_hook(cls: Any, hook: Callable[[Any, Any], Any]) -> None:
+    """Let a plugin teach the converter a type of its own config (rarely needed)."""
+    _converter.register_structure_hook(cls, hook)
+
+
+_converter.register_unstructure_hook(
+    SecretRef, cattrs.gen.make_dict_unstructure_fn(SecretRef, _converter, _cattrs_omit_if_default=True)
+)

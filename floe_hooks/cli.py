@@ -1,0 +1,79 @@
+"""The ``floe`` command: a thin shell over functions a host application can call.
+
+Each sub-command lives in :mod:`floe_hooks._commands` with ``add_parser`` and ``run``;
+their heavy imports happen inside ``run``, so ``floe plugins`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from floe_hooks._version import __version__
+
+#: sub-command -> module in floe_hooks._commands
+COMMANDS = ("plugins", "compile", "validate", "resources", "schema")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="floe",
+        description="Compile floe manifests into dbt profiles and check compute plugins.",
+    )
+    parser.add_argument("--version", action="version", version=f"floe-hooks {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="log threshold (default: warning, or $FLOE_LOG_LEVEL)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("console", "json"),
+        help="log format on stderr (default: console, or $FLOE_LOG_FORMAT)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"floe_hooks._commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"floe_hooks._commands.{name}":
+                raise
+            continue  # not built yet
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``floe``; returns the exit status (0 ok, 1 failed check, 2 bad input)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from floe_hooks import _log
+    from floe_hooks.errors import FloeError
+
+    _log.configure(args.log_level, args.log_format)
+    with _log.correlation():
+        try:
+            return int(args.run(args))
+        except FloeError as exc:
+            if args.debug:
+                raise
+            print(f"floe: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("floe: interrupted", file=sys.stderr)
+            return 130
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,231 @@
+"""The hook contract: everything a compute plugin can implement.
+
+This module is the plugin author's manual. A compute plugin is a module (or any
+object) with functions named after the hooks below, each decorated with
+:data:`floe_hooks.hookimpl`, registered under the ``floe.computes`` entry-point
+group of its distribution::
+
+    # setup.cfg of your distribution
+    [options.entry_points]
+    floe.computes =
+        mycompute = floe_mycompute
+
+Rules that hold for every hook:
+
+* **Dispatch is by compute type.** A hook is only ever called for a compute whose
+  ``type`` is listed in your :class:`~floe_hooks.PluginMetadata`'s ``compute_types``;
+  you never see other plugins' computes and never need to return ``None`` for them.
+  Exactly one installed plugin may serve a compute type.
+* **Take only the arguments you need.** pluggy passes arguments by name, so
+  ``def validate_connection(compute): ...`` is a valid implementation.
+* **Return the documented type.** The framework checks every return value; a wrong
+  type is reported as a :class:`~floe_hooks.PluginContractError` naming your
+  plugin and distribution, and the other plugins keep working.
+* **Never run a user's SQL.** dbt does that, through the profile you generate.
+* **Never write, log or return a secret value.** Secrets reach you as
+  :class:`~floe_hooks.SecretValue` (``reveal()`` them only into a driver call) and
+  reach dbt as ``env_var()`` templates from :func:`~floe_hooks.profile_secret`.
+* **Import heavy drivers lazily**, inside the hook that needs them: ``floe plugins``
+  imports your module, and must stay fast.
+
+Version history: ``floe_api_version`` ``1.0`` introduced all hooks below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from floe_hooks._markers import hookspec
+
+if TYPE_CHECKING:
+    from floe_hooks.models import (
+        CatalogConfig,
+        ComputeConfig,
+        ConnectionResult,
+        PluginMetadata,
+        ResourceSpec,
+        SqlStatement,
+    )
+    from floe_hooks.secrets import SecretValue
+
+#: Hooks every compute plugin must implement; a plugin missing one fails to load.
+REQUIRED_HOOKS = ("plugin_metadata", "generate_profile", "validate_connection", "resource_requirements")
+
+#: Hooks a plugin may leave out; calling one it lacks raises ``PluginContractError``.
+OPTIONAL_HOOKS = ("catalog_attachment_sql",)
+
+
+@hookspec(firstresult=True)
+def plugin_metadata() -> PluginMetadata:  # type: ignore[empty-body]
+    """Describe the plugin: who it is, which API it speaks, which compute types it serves.
+
+    Called once per process, right after the plugin is imported, before any other hook.
+    The framework uses the answer to route every other hook call (``compute_types``),
+    to refuse plugins written for another contract (``floe_api_version``), to structure
+    the ``config:`` block of your computes (``config_class``) and to list the plugin in
+    ``floe plugins``.
+
+    :return: a :class:`~floe_hooks.PluginMetadata`. Must not be ``None``.
+
+        * ``floe_api_version`` is ``"MAJOR.MINOR"``: the plugin loads when MAJOR equals
+          the framework's :data:`~floe_hooks.FLOE_API_VERSION` major and MINOR is not newer.
+        * ``compute_types`` must be non-empty; a type claimed by another installed
+          plugin is a conflict and neither plugin gets it.
+        * ``config_class`` is an attrs class (or ``None``); unknown keys in a compute's
+          ``config:`` are then errors with their field path.
+        * ``dbt_adapter`` is a pip requirement (``dbt-duckdb>=1.9``) recorded in the
+          compiled artifact so the runner installs the right adapter.
+
+    :raises: nothing on purpose: an exception here marks the plugin failed to load.
+
+    Example::
+
+        @hookimpl
+        def plugin_metadata():
+            return PluginMetadata(
+                name="mycompute",
+                version="1.2.0",
+                floe_api_version="1.0",
+                compute_types=("mycompute",),
+                description="MyCompute warehouse",
+                dbt_adapter="dbt-mycompute>=1.9",
+                config_class=MyComputeConfig,
+            )
+    """
+
+
+@hookspec(firstresult=True)
+def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[empty-body]
+    """Return the dbt ``profiles.yml`` output for one compute.
+
+    Called by ``floe compile`` once per approved compute of your type, after the
+    environment overlay is applied. The framework puts the dict under
+    ``<product>.outputs.<compute.name>`` of ``profiles.yml``; dbt then runs the SQL.
+
+    :param compute: the resolved compute. ``compute.config`` is an instance of your
+        ``config_class`` (or ``None`` when you declared none); ``compute.threads`` and
+        ``compute.timeout_seconds`` are the manifest's settings, if any;
+        ``compute.credentials`` holds references, never values.
+    :return: a JSON/YAML-serialisable ``dict`` that the dbt adapter accepts, with a
+        string ``"type"`` (the dbt adapter type, e.g. ``"duckdb"``). Every setting of
+        your typed config must reach it (no silent drops). Secrets appear only as
+        templates from :func:`~floe_hooks.profile_secret`
+        (``"{{ env_var('DBT_ENV_SECRET_PG_PASSWORD') }}"``).
+    :raises ConfigError: for a combination of settings the adapter cannot express;
+        give the field ``path`` so the message points into the manifest.
+
+    Example::
+
+        @hookimpl
+        def generate_profile(compute):
+            cfg = compute.config
+            return {
+                "type": "postgres",
+                "host": cfg.host,
+                "port": cfg.port,
+                "user": cfg.user,
+                "password": profile_secret(compute, "password"),
+                "dbname": cfg.dbname,
+                "schema": cfg.schema,
+                "threads": compute.threads or 4,
+            }
+    """
+
+
+@hookspec(firstresult=True)
+def validate_connection(  # type: ignore[empty-body]
+    compute: ComputeConfig, timeout: float, secrets: Mapping[str, SecretValue]
+) -> ConnectionResult:
+    """Check, fast, that the compute answers, using the engine's native driver.
+
+    Called by ``floe validate`` and :func:`floe_hooks.check_health`, concurrently for
+    many computes, each call in its own worker thread. Never use ``dbt debug`` and
+    never run user SQL: connect, run a trivial probe (``select 1``), report.
+
+    :param compute: the resolved compute, as for :func:`generate_profile`.
+    :param timeout: seconds the framework will wait. Pass it to your driver's connect
+        and statement timeouts; the framework enforces it anyway and reports a check
+        that overruns as unhealthy ("timed out"), abandoning its thread.
+    :param secrets: the compute's secrets resolved at check time, keyed by their path
+        (``"password"`` for ``credentials.password``, ``"config.secrets[0].secret"``...).
+        A reference that cannot be resolved never reaches you: the framework reports it.
+    :return: a :class:`~floe_hooks.ConnectionResult`: ``healthy`` when the probe
+        succeeded, ``degraded`` when the compute is usable with a caveat (say which in
+        ``warnings``), ``unhealthy`` when it is not. ``latency_ms`` is what you measured.
+        Catch your driver's errors and return ``unhealthy`` with a message that does not
+        repeat any secret (drivers echo DSNs: build the message yourself).
+    :raises: nothing on purpose. An exception is turned into an unhealthy result naming
+        your plugin and the error class, its message redacted.
+
+    Example::
+
+        @hookimpl
+        def validate_connection(compute, timeout, secrets):
+            import time, mydriver
+            start = time.perf_counter()
+            try:
+                with mydriver.connect(host=compute.config.host, timeout=timeout,
+                                      password=secrets["password"].reveal()) as conn:
+                    conn.execute("select 1")
+            except mydriver.Error as exc:
+                return ConnectionResult(status="unhealthy", latency_ms=elapsed(start),
+                                        message=f"connection failed: {type(exc).__name__}")
+            return ConnectionResult(status="healthy", latency_ms=elapsed(start))
+    """
+
+
+@hookspec(firstresult=True)
+def resource_requirements(compute: ComputeConfig) -> ResourceSpec:  # type: ignore[empty-body]
+    """Return the CPU/memory requests and limits of the dbt job pod for this compute.
+
+    Called by ``floe compile``, ``floe resources`` and the Kubernetes output. An
+    in-process engine (DuckDB) needs the pod sized for the work; a remote warehouse
+    needs only a small pod, since the work runs in the database.
+
+    :param compute: the resolved compute. ``compute.resources`` is the manifest's
+        choice: a preset name (``small``, ``medium``, ``large``), an explicit
+        :class:`~floe_hooks.ResourceSpec`, or ``None`` (your default).
+        :meth:`ResourceSpec.resolve <floe_hooks.ResourceSpec.resolve>` implements the
+        usual policy in one call.
+    :return: a :class:`~floe_hooks.ResourceSpec` (validated quantities, request <= limit).
+
+    Example::
+
+        @hookimpl
+        def resource_requirements(compute):
+            return ResourceSpec.resolve(compute.resources, default="small")
+    """
+
+
+@hookspec(firstresult=True)
+def catalog_attachment_sql(  # type: ignore[empty-body]
+    compute: ComputeConfig, catalog: CatalogConfig, secrets: Mapping[str, SecretValue]
+) -> list[SqlStatement]:
+    """Return the SQL that attaches the engine to an Iceberg REST catalog. Optional.
+
+    Engines that read Iceberg through SQL (DuckDB's ``iceberg`` extension) implement
+    this; others leave it out, and asking for it raises ``PluginContractError``.
+
+    :param compute: the resolved compute.
+    :param catalog: the catalog to attach: alias ``name``, ``uri``, ``warehouse`` and
+        OAuth2 settings (references only).
+    :param secrets: the catalog's credentials resolved, keyed ``"client_id"`` and
+        ``"client_secret"`` (absent when the catalog has none).
+    :return: a list of :class:`~floe_hooks.SqlStatement`, run in order. Validate
+        identifiers and escape every literal: a hostile catalog name, URI or warehouse
+        must stay inside its literal. Mark each statement that carries a credential
+        ``sensitive=True``; the framework then never logs or traces its text.
+
+    Example::
+
+        @hookimpl
+        def catalog_attachment_sql(compute, catalog, secrets):
+            return [
+                SqlStatement("INSTALL iceberg"),
+                SqlStatement("LOAD iceberg"),
+                SqlStatement(f"CREATE SECRET ... CLIENT_SECRET {quote(secrets['client_secret'].reveal())}",
+                             sensitive=True),
+                SqlStatement(f"ATTACH {quote(catalog.warehouse)} AS {ident(catalog.name)} (TYPE iceberg, ...)"),
+            ]
+    """

@@ -1,0 +1,499 @@
+"""The plugin manager: discovery, isolation, per-compute-type dispatch, a typed façade.
+
+Host applications use :class:`PluginManager` (or the process-wide
+:func:`get_plugin_manager`) and call one typed method per capability::
+
+    pm = get_plugin_manager()
+    profile = pm.generate_profile(compute)        # runs only the owner of compute.type
+    result = pm.validate_connection(compute, timeout=5.0)
+
+Discovery reads the ``floe.computes`` entry points lazily, on first use, once. A plugin
+that fails to import, fails pluggy's validation, lacks a required hook, declares an
+incompatible ``floe_api_version`` or a type another plugin claims is recorded in
+:attr:`PluginManager.failures` and the others keep working; ``FLOE_STRICT_PLUGINS=1``
+(or ``strict=True``) turns such failures into exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+import pluggy
+
+from floe_hooks import hookspecs
+from floe_hooks._discovery import GROUP, EntryPoint, scan
+from floe_hooks._markers import PROJECT
+from floe_hooks._version import FLOE_API_VERSION
+from floe_hooks.errors import (
+    FloeError,
+    IncompatibleAPIError,
+    PluginConflictError,
+    PluginContractError,
+    PluginError,
+    PluginLoadError,
+    UnknownComputeTypeError,
+)
+from floe_hooks.models import (
+    CatalogConfig,
+    ComputeConfig,
+    ConnectionResult,
+    PluginMetadata,
+    ResourceSpec,
+    SqlStatement,
+)
+from floe_hooks.secrets import SecretValue
+
+__all__ = ["PluginManager", "PluginInfo", "PluginFailure", "get_plugin_manager", "api_compatible", "STRICT_ENV"]
+
+#: Environment variable that makes plugin load failures fatal (``1``, ``true``, ``yes``).
+STRICT_ENV = "FLOE_STRICT_PLUGINS"
+
+_SPEC_NAMES = hookspecs.REQUIRED_HOOKS + hookspecs.OPTIONAL_HOOKS
+
+
+def api_compatible(plugin_api: str, framework_api: str = FLOE_API_VERSION) -> bool:
+    """True when a plugin written for ``plugin_api`` runs on ``framework_api``.
+
+    Same MAJOR, and the plugin's MINOR no newer than the framework's.
+
+    >>> api_compatible("1.0", "1.2"), api_compatible("1.3", "1.2"), api_compatible("2.0", "1.2")
+    (True, False, False)
+    """
+    p_major, p_minor = (int(x) for x in plugin_api.split("."))
+    f_major, f_minor = (int(x) for x in framework_api.split("."))
+    return p_major == f_major and p_minor <= f_minor
+
+
+@attrs.frozen
+class PluginInfo:
+    """A loaded, healthy plugin.
+
+    :ivar name: registration name (the entry point name, or the name given to ``register``).
+    :ivar metadata: what its ``plugin_metadata`` hook returned.
+    :ivar distribution: the distribution that provides it (None when registered by hand).
+    :ivar version: that distribution's version.
+    :ivar hooks: the hooks it implements.
+    :ivar plugin: the registered object (a module, usually).
+    """
+
+    name: str
+    metadata: PluginMetadata
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    plugin: object = attrs.field(eq=False, repr=False)
+
+    def describe(self) -> str:
+        """``name (from dist version)`` for messages."""
+        dist = f" (from {self.distribution} {self.version or '?'})" if self.distribution else ""
+        return f"{self.name!r}{dist}"
+
+
+@attrs.frozen
+class PluginFailure:
+    """A plugin that could not be used, and why.
+
+    :ivar name: entry point (or registration) name.
+    :ivar distribution: distribution that declares it, if known.
+    :ivar version: its version, if known.
+    :ivar reason: one line saying what went wrong (no traceback).
+    :ivar error: the error class name (``PluginLoadError``, ``IncompatibleAPIError``...).
+    """
+
+    name: str
+    distribution: str | None
+    version: str | None
+    reason: str
+    error: str
+
+
+def _strict_from_env() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class PluginManager:
+    """Discovers compute plugins and calls their hooks, one compute type at a time.
+
+    :param autoload: read the ``floe.computes`` entry points on first use. Turn off to
+        see only what you :meth:`register` (tests, embedded hosts).
+    :param strict: raise on the first plugin failure instead of recording it. Defaults
+        to the ``FLOE_STRICT_PLUGINS`` environment variable.
+    :param blocked: plugin (entry point) names never to load.
+    :param path: directories to discover distributions in (default ``sys.path``).
+    """
+
+    def __init__(
+        self,
+        *,
+        autoload: bool = True,
+        strict: bool | None = None,
+        blocked: Iterable[str] = (),
+        path: Iterable[str] | None = None,
+    ) -> None:
+        self._pm = pluggy.PluginManager(PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._autoload = autoload
+        self._strict = _strict_from_env() if strict is None else strict
+        self._path = list(path) if path is not None else None
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._plugins: dict[str, PluginInfo] = {}
+        self._failures: dict[str, PluginFailure] = {}
+        self._owners: dict[str, PluginInfo] = {}
+        self._conflicts: dict[str, list[PluginInfo]] = {}
+        self._callers: dict[tuple[str, str], Any] = {}
+        for name in blocked:
+            self._pm.set_blocked(name)
+
+    # ------------------------------------------------------------------ discovery
+
+    def load(self) -> None:
+        """Discover entry-point plugins now (otherwise done on first use). Idempotent."""
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            if self._autoload:
+                for ep in scan(GROUP, self._path):
+                    if self._pm.is_blocked(ep.name) or ep.name in self._plugins:
+                        continue
+                    self._load_entry_point(ep)
+            self._loaded = True
+
+    def _load_entry_point(self, ep: EntryPoint) -> None:
+        try:
+            obj = ep.load()
+        except (Exception, SystemExit) as exc:  # a plugin must not take the host down
+            self._fail(ep.name, ep.distribution, ep.version, PluginLoadError(f"import failed: {_one_line(exc)}"))
+            return
+        try:
+            self._add(obj, ep.name, ep.distribution, ep.version)
+        except PluginLoadError as exc:
+            self._fail(ep.name, ep.distribution, ep.version, exc)
+
+    def _fail(self, name: str, dist: str | None, version: str | None, exc: PluginLoadError) -> None:
+        exc.plugin, exc.distribution, exc.version = name, dist, version
+        self._failures[name] = PluginFailure(name, dist, version, exc.message, type(exc).__name__)
+        from floe_hooks import _log
+
+        _log.warning("plugin_failed", plugin=name, distribution=dist, version=version, reason=exc.message)
+        if self._strict:
+            raise exc
+
+    def _add(self, obj: object, name: str, dist: str | None, version: str | None) -> PluginInfo:
+        """Register and validate one plugin; on failure leave nothing registered."""
+        try:
+            self._pm.register(obj, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginLoadError(f"invalid hook implementation: {_one_line(exc)}") from None
+        except ValueError as exc:  # already registered, under this or another name
+            raise PluginLoadError(_one_line(exc)) from None
+        try:
+            info = self._validate(obj, name, dist, version)
+        except BaseException:
+            self._pm.unregister(obj)
+            raise
+        self._plugins[name] = info
+        self._callers.clear()
+        for compute_type in info.metadata.compute_types:
+            if compute_type in self._conflicts:
+                self._conflicts[compute_type].append(info)
+            elif compute_type in self._owners:
+                self._conflicts[compute_type] = [self._owners.pop(compute_type), info]
+            else:
+                self._owners[compute_type] = info
+                continue
+            claimants = self._conflicts[compute_type]
+            error = PluginConflictError(_conflict_message(compute_type, claimants))
+            for claimant in claimants:
+                self._failures[claimant.name] = PluginFailure(
+                    claimant.name, claimant.distribution, claimant.version, error.message, type(error).__name__
+                )
+            if self._strict:
+                raise error
+        return info
+
+    def _validate(self, obj: object, name: str, dist: str | None, version: str | None) -> PluginInfo:
+        hooks = sorted(caller.name for caller in self._pm.get_hookcallers(obj) or ())
+        unknown = [hook for hook in hooks if hook not in _SPEC_NAMES]
+        if unknown:
+            raise PluginLoadError(
+                f"unknown hook {', '.join(map(repr, unknown))}; floe hooks are: {', '.join(_SPEC_NAMES)}"
+            )
+        missing = [hook for hook in hookspecs.REQUIRED_HOOKS if hook not in hooks]
+        if missing:
+            raise PluginLoadError(f"missing required hook {', '.join(map(repr, missing))}")
+        impl = next(i for i in self._pm.hook.plugin_metadata.get_hookimpls() if i.plugin is obj)
+        try:
+            metadata = impl.function()
+        except Exception as exc:
+            raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
+        if not isinstance(metadata, PluginMetadata):
+            raise PluginLoadError(
+                f"plugin_metadata returned {type(metadata).__name__}, expected floe_hooks.PluginMetadata"
+            )
+        if not api_compatible(metadata.floe_api_version):
+            raise IncompatibleAPIError(
+                f"written for floe API {metadata.floe_api_version}, this floe-hooks speaks {FLOE_API_VERSION} "
+                f"(same major and a minor no newer are required)"
+            )
+        return PluginInfo(name, metadata, dist, version, tuple(hooks), obj)
+
+    # ------------------------------------------------------------------ host API
+
+    def register(self, plugin: object, name: str | None = None) -> PluginInfo:
+        """Register a plugin object (a module, a class instance) by hand.
+
+        :param plugin: anything with ``@hookimpl`` functions.
+        :param name: registration name; defaults to the metadata hook's ``name``.
+        :raises PluginLoadError: when the plugin is invalid (always raised, strict or not).
+        :raises PluginConflictError: when it claims a compute type already served.
+        """
+        with self._lock:
+            if name is None:
+                name = _metadata_name(plugin)
+            if self._pm.is_blocked(name):
+                raise PluginLoadError(f"plugin {name!r} is blocked", plugin=name)
+            for compute_type in _declared_types(plugin):
+                if compute_type in self._owners or compute_type in self._conflicts:
+                    holder = self._owners.get(compute_type) or self._conflicts[compute_type][0]
+                    raise PluginConflictError(
+                        f"compute type {compute_type!r} is already served by plugin {holder.describe()}",
+                        plugin=name,
+                    )
+            try:
+                return self._add(plugin, name, None, None)
+            except PluginLoadError as exc:
+                exc.plugin = exc.plugin or name
+                raise
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin; its compute types become unserved."""
+        with self._lock:
+            info = self._plugins.pop(name, None)
+            self._failures.pop(name, None)
+            if info is None:
+                return
+            self._pm.unregister(info.plugin)
+            self._owners = {t: i for t, i in self._owners.items() if i.name != name}
+            for compute_type, claimants in list(self._conflicts.items()):
+                rest = [c for c in claimants if c.name != name]
+                if len(rest) == 1:
+                    del self._conflicts[compute_type]
+                    self._owners[compute_type] = rest[0]
+                    self._failures.pop(rest[0].name, None)
+                else:
+                    self._conflicts[compute_type] = rest
+            self._callers.clear()
+
+    def block(self, name: str) -> None:
+        """Never load (and unload now) the plugin registered as ``name``."""
+        with self._lock:
+            self.unregister(name)
+            self._pm.set_blocked(name)
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """Healthy plugins, by name (discovers on first use)."""
+        self.load()
+        return [info for name, info in sorted(self._plugins.items()) if name not in self._failures]
+
+    @property
+    def registered(self) -> list[PluginInfo]:
+        """Every registered plugin, including those failed by a compute-type conflict."""
+        self.load()
+        return [info for _, info in sorted(self._plugins.items())]
+
+    @property
+    def failures(self) -> list[PluginFailure]:
+        """Plugins that could not be used, by name (discovers on first use)."""
+        self.load()
+        return [failure for _, failure in sorted(self._failures.items())]
+
+    @property
+    def compute_types(self) -> list[str]:
+        """Compute types a healthy plugin serves."""
+        self.load()
+        return sorted(self._owners)
+
+    def plugin_for(self, compute_type: str) -> PluginInfo:
+        """The plugin that serves ``compute_type``.
+
+        :raises PluginConflictError: when two plugins claim it.
+        :raises UnknownComputeTypeError: when none does.
+        """
+        info = self._owners.get(compute_type)
+        if info is not None:
+            return info
+        self.load()
+        info = self._owners.get(compute_type)
+        if info is not None:
+            return info
+        if compute_type in self._conflicts:
+            raise PluginConflictError(_conflict_message(compute_type, self._conflicts[compute_type]))
+        raise UnknownComputeTypeError(compute_type, list(self._owners))
+
+    def config_class(self, compute_type: str) -> type | None:
+        """The attrs class of the ``config:`` block for ``compute_type`` (None: untyped)."""
+        return self.plugin_for(compute_type).metadata.config_class
+
+    @property
+    def pluggy(self) -> pluggy.PluginManager:
+        """The underlying :class:`pluggy.PluginManager`, for hook wrappers and tracing."""
+        return self._pm
+
+    # ------------------------------------------------------------------ capabilities
+
+    def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
+        """The dbt output dict of ``compute``, from the plugin that owns its type."""
+        result = self._call("generate_profile", compute, {"compute": compute})
+        if not isinstance(result, dict) or not isinstance(result.get("type"), str):
+            raise self._contract(compute, "generate_profile", "a dict with a string 'type'", result)
+        return result
+
+    def validate_connection(
+        self,
+        compute: ComputeConfig,
+        timeout: float = 5.0,
+        secrets: Mapping[str, SecretValue] | None = None,
+    ) -> ConnectionResult:
+        """Run the owner's health check once, in this thread, without a timeout of its own.
+
+        Use :func:`floe_hooks.check_health` for concurrent, timeout-enforced checks.
+        """
+        kwargs = {"compute": compute, "timeout": timeout, "secrets": dict(secrets or {})}
+        result = self._call("validate_connection", compute, kwargs)
+        if not isinstance(result, ConnectionResult):
+            raise self._contract(compute, "validate_connection", "floe_hooks.ConnectionResult", result)
+        return attrs.evolve(result, compute=compute.name)
+
+    def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
+        """The job pod's resources for ``compute``."""
+        result = self._call("resource_requirements", compute, {"compute": compute})
+        if not isinstance(result, ResourceSpec):
+            raise self._contract(compute, "resource_requirements", "floe_hooks.ResourceSpec", result)
+        return result
+
+    def catalog_attachment_sql(
+        self,
+        compute: ComputeConfig,
+        catalog: CatalogConfig,
+        secrets: Mapping[str, SecretValue] | None = None,
+    ) -> list[SqlStatement]:
+        """SQL attaching ``compute`` to an Iceberg catalog (optional hook)."""
+        kwargs = {"compute": compute, "catalog": catalog, "secrets": dict(secrets or {})}
+        result = self._call("catalog_attachment_sql", compute, kwargs)
+        if not isinstance(result, list) or not all(isinstance(s, SqlStatement) for s in result):
+            raise self._contract(compute, "catalog_attachment_sql", "a list of floe_hooks.SqlStatement", result)
+        return result
+
+    def _caller(self, hook: str, owner: PluginInfo) -> Any:
+        key = (hook, owner.name)
+        caller = self._callers.get(key)
+        if caller is None:
+            with self._lock:
+                others = [i.plugin for n, i in self._plugins.items() if n != owner.name]
+                caller = self._pm.subset_hook_caller(hook, remove_plugins=others)
+                if hook not in owner.hooks:
+                    caller = None
+                self._callers[key] = caller or False
+        return caller or None
+
+    def _call(self, hook: str, compute: ComputeConfig, kwargs: dict[str, Any]) -> Any:
+        owner = self.plugin_for(compute.type)
+        caller = self._caller(hook, owner)
+        if caller is None:
+            raise PluginContractError(
+                f"does not implement the optional hook {hook!r}",
+                plugin=owner.name,
+                distribution=owner.distribution,
+                version=owner.version,
+            )
+        from floe_hooks import telemetry
+
+        with telemetry.hook_call(hook, compute, owner):
+            try:
+                return caller(**kwargs)
+            except FloeError:
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    f"{hook} raised {type(exc).__name__}: {_one_line(exc)}",
+                    plugin=owner.name,
+                    distribution=owner.distribution,
+                    version=owner.version,
+                ) from exc
+
+    def _contract(self, compute: ComputeConfig, hook: str, expected: str, got: object) -> PluginContractError:
+        owner = self.plugin_for(compute.type)
+        return PluginContractError(
+            f"{hook} returned {type(got).__name__} for compute {compute.name!r}, expected {expected}",
+            plugin=owner.name,
+            distribution=owner.distribution,
+            version=owner.version,
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if isinstance(exc, FloeError):
+        return first[:500]
+    return f"{type(exc).__name__}: {first}"[:500] if first else type(exc).__name__
+
+
+def _conflict_message(compute_type: str, claimants: list[PluginInfo]) -> str:
+    who = " and ".join(c.describe() for c in claimants)
+    return f"compute type {compute_type!r} is claimed by {who}; uninstall or block all but one"
+
+
+def _metadata_function(plugin: object) -> Callable[[], Any] | None:
+    function = getattr(plugin, "plugin_metadata", None)
+    return function if callable(function) else None
+
+
+def _metadata_name(plugin: object) -> str:
+    function = _metadata_function(plugin)
+    try:
+        metadata = function() if function is not None else None
+    except Exception as exc:
+        raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
+    if isinstance(metadata, PluginMetadata):
+        return metadata.name
+    return getattr(plugin, "__name__", None) or type(plugin).__name__
+
+
+def _declared_types(plugin: object) -> tuple[str, ...]:
+    function = _metadata_function(plugin)
+    try:
+        metadata = function() if function is not None else None
+    except Exception:
+        return ()  # _add reports it
+    return metadata.compute_types if isinstance(metadata, PluginMetadata) else ()
+
+
+_default: PluginManager | None = None
+_default_lock = threading.Lock()
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide manager, created on first call, discovering on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = PluginManager()
+    return _default
+
+
+def set_plugin_manager(manager: PluginManager | None) -> PluginManager | None:
+    """Replace the process-wide manager (``None`` to rediscover); returns the old one."""
+    global _default
+    with _default_lock:
+        old, _default = _default, manager
+    return old

@@ -1,0 +1,200 @@
+"""Secret references, resolved secret values, and how they reach dbt.
+
+A manifest never holds a secret value, only a reference: ``{env: VAR}`` for local
+work, ``{secret: NAME, key: KEY}`` for a Kubernetes Secret, or both. In
+``profiles.yml`` each reference becomes ``{{ env_var('DBT_ENV_SECRET_<COMPUTE>_<FIELD>') }}``:
+dbt scrubs ``DBT_ENV_SECRET_`` values from its logs, and the compute name keeps two
+computes of one type apart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from floe_hooks.errors import ConfigError
+
+if TYPE_CHECKING:
+    from floe_hooks.models import ComputeConfig
+
+__all__ = [
+    "SecretRef",
+    "SecretValue",
+    "SecretBinding",
+    "secret_bindings",
+    "secret_variable",
+    "profile_secret",
+    "resolve_secrets",
+    "MASK",
+]
+
+MASK = "**********"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+_K8S_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def _check_env(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and (len(value) > 255 or not _ENV_NAME.fullmatch(value)):
+        raise ConfigError(f"{value!r} is not an environment variable name", path=attribute.name)
+
+
+def _check_secret_name(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and (len(value) > 253 or not _K8S_NAME.fullmatch(value)):
+        raise ConfigError(f"{value!r} is not a Kubernetes Secret name (lowercase DNS subdomain)", path=attribute.name)
+
+
+def _check_secret_key(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and (len(value) > 253 or not _K8S_KEY.fullmatch(value)):
+        raise ConfigError(f"{value!r} is not a Kubernetes Secret key", path=attribute.name)
+
+
+@attrs.frozen
+class SecretRef:
+    """Where a secret comes from; never the secret itself.
+
+    ``env`` names an environment variable (local runs and ``floe validate``);
+    ``secret``/``key`` name a Kubernetes Secret and its key (Kubernetes Jobs).
+    Both may be given, so one manifest serves both worlds.
+    """
+
+    env: str | None = attrs.field(default=None, validator=_check_env)
+    secret: str | None = attrs.field(default=None, validator=_check_secret_name)
+    key: str | None = attrs.field(default=None, validator=_check_secret_key)
+
+    def __attrs_post_init__(self) -> None:
+        if self.env is None and self.secret is None:
+            raise ConfigError("a secret reference needs {env: VAR} or {secret: NAME, key: KEY}")
+        if (self.secret is None) != (self.key is None):
+            raise ConfigError("a Kubernetes secret reference needs both 'secret' and 'key'")
+
+    def describe(self) -> str:
+        """A human description of the reference (safe to log)."""
+        parts = []
+        if self.env is not None:
+            parts.append(f"env {self.env}")
+        if self.secret is not None:
+            parts.append(f"secret {self.secret}/{self.key}")
+        return ", ".join(parts)
+
+
+class SecretValue:
+    """A resolved secret. ``repr``/``str`` mask it; :meth:`reveal` is the only way in."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret in clear text. Pass it to a driver, nowhere else."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"SecretValue({MASK!r})"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:  # pickling would write the clear text somewhere
+        raise TypeError("SecretValue cannot be pickled")
+
+
+@attrs.frozen
+class SecretBinding:
+    """One secret a compute needs: where in the compute it sits and what feeds it.
+
+    :ivar path: the field path inside the compute (``password``, ``config.secrets[0].secret``).
+    :ivar variable: the ``DBT_ENV_SECRET_...`` variable dbt reads it from.
+    :ivar ref: the reference that feeds the variable.
+    """
+
+    path: str
+    variable: str
+    ref: SecretRef
+
+
+def secret_variable(compute_name: str, path: str) -> str:
+    """The dbt environment variable for the secret at ``path`` of compute ``compute_name``.
+
+    >>> secret_variable("pg", "password")
+    'DBT_ENV_SECRET_PG_PASSWORD'
+    >>> secret_variable("lake", "config.secrets[0].secret")
+    'DBT_ENV_SECRET_LAKE_SECRETS_0_SECRET'
+    """
+    field = path.removeprefix("credentials.").removeprefix("config.")
+    raw = f"{compute_name}_{field}"
+    return "DBT_ENV_SECRET_" + re.sub(r"[^A-Z0-9]+", "_", raw.upper()).strip("_")
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, SecretRef]]:
+    if isinstance(value, SecretRef):
+        yield path, value
+    elif attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            yield from _walk(getattr(value, field.name), f"{path}.{field.name}" if path else field.name)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+
+
+def secret_bindings(compute: ComputeConfig) -> tuple[SecretBinding, ...]:
+    """Every secret reference of a compute, in its credentials and its typed config.
+
+    Credentials keep their bare name as path (``password``); references inside the
+    plugin config are found wherever a :class:`SecretRef` sits (``config.secrets[0].secret``).
+    """
+    found = [(name, ref) for name, ref in compute.credentials.items()]
+    found.extend(_walk(compute.config, "config") if compute.config is not None else ())
+    return tuple(SecretBinding(path, secret_variable(compute.name, path), ref) for path, ref in found)
+
+
+def profile_secret(compute: ComputeConfig, path: str) -> str:
+    """The ``profiles.yml`` value for the secret at ``path``: an ``env_var()`` template.
+
+    Plugins call this in ``generate_profile`` instead of writing any secret value::
+
+        output["password"] = profile_secret(compute, "password")
+
+    :raises ConfigError: when the compute has no secret reference at ``path``.
+    """
+    for binding in secret_bindings(compute):
+        if binding.path == path:
+            return "{{ env_var('" + binding.variable + "') }}"
+    raise ConfigError(f"compute {compute.name!r} has no secret reference at {path!r}", path=path)
+
+
+def resolve_secrets(
+    compute: ComputeConfig, environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, SecretValue], list[str]]:
+    """Resolve a compute's secret references from the environment, at check time.
+
+    Looks up each reference's ``env`` variable, then its ``DBT_ENV_SECRET_...`` variable
+    (what a dbt job pod receives). Returns the resolved values by path and, for every
+    reference that could not be resolved, a message naming the variable (never a value).
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, SecretValue] = {}
+    missing: list[str] = []
+    for binding in secret_bindings(compute):
+        names = [n for n in (binding.ref.env, binding.variable) if n]
+        for name in names:
+            if name in env:
+                values[binding.path] = SecretValue(env[name])
+                break
+        else:
+            missing.append(f"{binding.path}: environment variable {' or '.join(names)} is not set")
+    return values, missing
