@@ -61,7 +61,12 @@ def _config(compute: ComputeConfig) -> DuckDBConfig:
 def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
     """A dbt-duckdb output."""
     cfg = _config(compute)
-    out: dict[str, Any] = {"type": "duckdb", "path": cfg.path, "schema": cfg.schema, "threads": compute.threads or 1}
+    out: dict[str, Any] = {
+        "type": "duckdb",
+        "path": cfg.path,
+        "schema": cfg.schema,
+        "threads": compute.threads or 1,
+    }
     if cfg.extensions:
         out["extensions"] = list(cfg.extensions)
     settings = dict(cfg.settings)
@@ -73,7 +78,9 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
 
 
 @hookimpl
-def validate_connection(compute: ComputeConfig, timeout: float, secrets: Mapping[str, SecretValue]) -> ConnectionResult:
+def validate_connection(
+    compute: ComputeConfig, timeout: float, secrets: Mapping[str, SecretValue]
+) -> ConnectionResult:
     """Open the database read-only with the native driver and run ``select 1``."""
     start = time.perf_counter()
     cfg = _config(compute)
@@ -93,7 +100,9 @@ def validate_connection(compute: ComputeConfig, timeout: float, secrets: Mapping
         return ConnectionResult(
             ConnectionStatus.UNHEALTHY, (time.perf_counter() - start) * 1000, message=f"{type(exc).__name__}"
         )
-    return ConnectionResult(ConnectionStatus.HEALTHY, (time.perf_counter() - start) * 1000, message="select 1 ok")
+    return ConnectionResult(
+        ConnectionStatus.HEALTHY, (time.perf_counter() - start) * 1000, message="select 1 ok"
+    )
 
 
 @hookimpl

@@ -106,7 +106,10 @@ def _mapping_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any]
             try:
                 out[structure_key(key, key_type)] = structure_value(item, value_type)
             except Exception as exc:  # collect with the key as path, like cattrs does
-                exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(str(key), key, value_type)]
+                exc.__notes__ = [
+                    *getattr(exc, "__notes__", []),
+                    IterableValidationNote(str(key), key, value_type),
+                ]
                 errors.append(exc)
         if errors:
             raise cattrs.IterableValidationError("mapping", errors, t)
@@ -139,7 +142,9 @@ _attrs_hooks: dict[type, Callable[[Any, Any], Any]] = {}
 def _base_attrs_hook(cls: type) -> Callable[[Any, Any], Any]:
     hook = _attrs_hooks.get(cls)
     if hook is None:
-        hook = _attrs_hooks[cls] = cattrs.gen.make_dict_structure_fn(cls, _converter, _cattrs_forbid_extra_keys=True)
+        hook = _attrs_hooks[cls] = cattrs.gen.make_dict_structure_fn(
+            cls, _converter, _cattrs_forbid_extra_keys=True
+        )
     return hook
 
 
@@ -158,7 +163,7 @@ def _structure_resources(value: Any, _: Any) -> ResourceSpec | str | None:
 
 
 _converter.register_structure_hook(
-    typing.Union[ResourceSpec, typing.Literal["small", "medium", "large"], None],  # noqa: UP007
+    typing.Union[ResourceSpec, typing.Literal["small", "medium", "large"], None],
     _structure_resources,
 )
 
@@ -243,7 +248,11 @@ def _locate(exc: BaseException, path: str) -> tuple[str, BaseException]:
                 break
             if isinstance(note, IterableValidationNote):
                 index = note.index
-                path = f"{path}[{index}]" if isinstance(index, int) else (f"{path}.{index}" if path else str(index))
+                path = (
+                    f"{path}[{index}]"
+                    if isinstance(index, int)
+                    else (f"{path}.{index}" if path else str(index))
+                )
                 break
         exc = sub
     if isinstance(exc, ConfigError) and exc.path:

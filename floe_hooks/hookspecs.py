@@ -226,6 +226,6 @@ def catalog_attachment_sql(  # type: ignore[empty-body]
                 SqlStatement("LOAD iceberg"),
                 SqlStatement(f"CREATE SECRET ... CLIENT_SECRET {quote(secrets['client_secret'].reveal())}",
                              sensitive=True),
-                SqlStatement(f"ATTACH {quote(catalog.warehouse)} AS {ident(catalog.name)} (TYPE iceberg, ...)"),
+                SqlStatement(f"ATTACH {quote(catalog.warehouse)} AS {ident(catalog.name)} (TYPE iceberg)"),
             ]
     """

@@ -47,7 +47,14 @@ from floe_hooks.models import (
 )
 from floe_hooks.secrets import SecretValue
 
-__all__ = ["PluginManager", "PluginInfo", "PluginFailure", "get_plugin_manager", "api_compatible", "STRICT_ENV"]
+__all__ = [
+    "PluginManager",
+    "PluginInfo",
+    "PluginFailure",
+    "get_plugin_manager",
+    "api_compatible",
+    "STRICT_ENV",
+]
 
 #: Environment variable that makes plugin load failures fatal (``1``, ``true``, ``yes``).
 STRICT_ENV = "FLOE_STRICT_PLUGINS"
@@ -156,9 +163,7 @@ class PluginManager:
         if self._loaded:
             return
         with self._lock:
-            if self._loaded:
-                return
-            if self._autoload:
+            if self._autoload and not self._loaded:
                 for ep in scan(GROUP, self._path):
                     if self._pm.is_blocked(ep.name) or ep.name in self._plugins:
                         continue
@@ -169,7 +174,9 @@ class PluginManager:
         try:
             obj = ep.load()
         except (Exception, SystemExit) as exc:  # a plugin must not take the host down
-            self._fail(ep.name, ep.distribution, ep.version, PluginLoadError(f"import failed: {_one_line(exc)}"))
+            self._fail(
+                ep.name, ep.distribution, ep.version, PluginLoadError(f"import failed: {_one_line(exc)}")
+            )
             return
         try:
             self._add(obj, ep.name, ep.distribution, ep.version)
@@ -212,7 +219,11 @@ class PluginManager:
             error = PluginConflictError(_conflict_message(compute_type, claimants))
             for claimant in claimants:
                 self._failures[claimant.name] = PluginFailure(
-                    claimant.name, claimant.distribution, claimant.version, error.message, type(error).__name__
+                    claimant.name,
+                    claimant.distribution,
+                    claimant.version,
+                    error.message,
+                    type(error).__name__,
                 )
             if self._strict:
                 raise error
@@ -239,8 +250,8 @@ class PluginManager:
             )
         if not api_compatible(metadata.floe_api_version):
             raise IncompatibleAPIError(
-                f"written for floe API {metadata.floe_api_version}, this floe-hooks speaks {FLOE_API_VERSION} "
-                f"(same major and a minor no newer are required)"
+                f"written for floe API {metadata.floe_api_version}, this floe-hooks speaks "
+                f"{FLOE_API_VERSION} (same major and a minor no newer are required)"
             )
         return PluginInfo(name, metadata, dist, version, tuple(hooks), obj)
 
@@ -389,7 +400,9 @@ class PluginManager:
         kwargs = {"compute": compute, "catalog": catalog, "secrets": dict(secrets or {})}
         result = self._call("catalog_attachment_sql", compute, kwargs)
         if not isinstance(result, list) or not all(isinstance(s, SqlStatement) for s in result):
-            raise self._contract(compute, "catalog_attachment_sql", "a list of floe_hooks.SqlStatement", result)
+            raise self._contract(
+                compute, "catalog_attachment_sql", "a list of floe_hooks.SqlStatement", result
+            )
         return result
 
     def _caller(self, hook: str, owner: PluginInfo) -> Any:

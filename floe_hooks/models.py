@@ -208,7 +208,7 @@ class ComputeConfig:
     timeout_seconds: float | None = attrs.field(default=None, validator=_positive)
     config: Any = None
     credentials: Mapping[str, SecretRef] = attrs.field(factory=dict, converter=_credentials)
-    resources: Union[ResourceSpec, WorkloadSize, None] = attrs.field(default=None)  # noqa: UP007
+    resources: Union[ResourceSpec, WorkloadSize, None] = attrs.field(default=None)
 
     @resources.validator
     def _check_resources(self, attribute: attrs.Attribute[Any], value: Any) -> None:

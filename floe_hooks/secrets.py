@@ -45,7 +45,9 @@ def _check_env(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> No
 
 def _check_secret_name(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and (len(value) > 253 or not _K8S_NAME.fullmatch(value)):
-        raise ConfigError(f"{value!r} is not a Kubernetes Secret name (lowercase DNS subdomain)", path=attribute.name)
+        raise ConfigError(
+            f"{value!r} is not a Kubernetes Secret name (lowercase DNS subdomain)", path=attribute.name
+        )
 
 
 def _check_secret_key(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:

@@ -13,7 +13,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO | N
     cells = [[str(h).upper() for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for row in cells:
-        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def dump_json(data: Any, out: TextIO | None = None) -> None:
