@@ -27,7 +27,7 @@ from cattrs.errors import (
 )
 
 from floe_hooks.errors import ConfigError
-from floe_hooks.models import ComputeConfig, PluginMetadata, ResourceSpec, SqlStatement
+from floe_hooks.models import ComputeConfig, ResourceSpec, SqlStatement
 from floe_hooks.secrets import MASK, SecretRef
 
 T = TypeVar("T")
@@ -200,24 +200,27 @@ def _noted(exc: BaseException, name: str) -> BaseException:
 _converter.register_structure_hook(ComputeConfig, _structure_compute)
 
 
-def _structure_metadata(value: Any, _: Any) -> PluginMetadata:
-    data = dict(value) if isinstance(value, Mapping) else value
-    if isinstance(data, dict) and isinstance(data.get("config_class"), str):
-        data["config_class"] = _import_object(data["config_class"])
-    return _structure_attrs(data, PluginMetadata)
+def _structure_class(value: Any, _: Any) -> type:
+    """A class, given as itself or as ``"module:QualName"`` (what unstructure writes).
 
+    Only modules already imported are searched: structuring data never imports code.
+    """
+    if isinstance(value, type):
+        return value
+    if not isinstance(value, str) or ":" not in value:
+        raise TypeError(f'expected a class or "module:QualName", got {_type_name(value)}')
+    import sys
 
-def _import_object(spec: str) -> Any:
-    import importlib
-
-    module, _, qualname = spec.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    module, _, qualname = value.partition(":")
+    obj: Any = sys.modules.get(module)
+    for part in qualname.split(".") if obj is not None else ():
+        obj = getattr(obj, part, None)
+    if not isinstance(obj, type):
+        raise ValueError(f"{value!r} is not a class of a loaded plugin")
     return obj
 
 
-_converter.register_structure_hook(PluginMetadata, _structure_metadata)
+_converter.register_structure_hook(type, _structure_class)
 _converter.register_unstructure_hook(type, lambda cls: f"{cls.__module__}:{cls.__qualname__}")
 _converter.register_unstructure_hook(
     SqlStatement, lambda s: {"sql": MASK if s.sensitive else s.sql, "sensitive": s.sensitive}

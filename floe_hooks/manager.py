@@ -197,7 +197,8 @@ class PluginManager:
         try:
             self._pm.register(obj, name=name)
         except pluggy.PluginValidationError as exc:
-            raise PluginLoadError(f"invalid hook implementation: {_one_line(exc)}") from None
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise PluginLoadError(f"invalid hook implementation: {detail}") from None
         except ValueError as exc:  # already registered, under this or another name
             raise PluginLoadError(_one_line(exc)) from None
         try:

@@ -1,0 +1,97 @@
+"""`floe plugins` and `floe --version`, run as a user runs them: a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import floe_hooks
+
+
+def floe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "floe_hooks.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_version() -> None:
+    result = floe("--version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"floe-hooks {floe_hooks.__version__}")
+
+
+def test_plugins_lists_duckdb_as_ok_with_its_distribution() -> None:
+    result = floe("plugins")
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["NAME", "VERSION", "DISTRIBUTION", "API", "TYPES", "HOOKS", "STATUS"]
+    duckdb_row = next(r for r in rows if r.startswith("duckdb "))
+    assert f"floe-hooks {floe_hooks.__version__}" in duckdb_row
+    assert duckdb_row.rstrip().endswith(" ok")
+
+
+def test_plugins_json_is_valid_and_complete() -> None:
+    result = floe("plugins", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)["plugins"]}
+    duckdb = rows["duckdb"]
+    assert duckdb["status"] == "ok"
+    assert duckdb["distribution"] == "floe-hooks"
+    assert duckdb["api_version"] == floe_hooks.FLOE_API_VERSION
+    assert duckdb["compute_types"] == ["duckdb"]
+    assert set(floe_hooks.hookspecs.REQUIRED_HOOKS) <= set(duckdb["hooks"])
+
+
+def test_plugins_exits_1_and_reports_a_failed_plugin(site: Any) -> None:
+    site.good("future", api="2.0")
+    result = floe("plugins", "--format", "json", env={"PYTHONPATH": str(site.root)})
+    assert result.returncode == 1
+    rows = {row["name"]: row for row in json.loads(result.stdout)["plugins"]}
+    assert rows["duckdb"]["status"] == "ok"
+    future = rows["future"]
+    assert (future["status"], future["distribution"], future["distribution_version"]) == (
+        "failed",
+        "floe-compute-future",
+        "1.0",
+    )
+    assert future["reason"].startswith("IncompatibleAPIError: written for floe API 2.0")
+    table = floe("plugins", env={"PYTHONPATH": str(site.root)})
+    assert table.returncode == 1
+    assert "failed: IncompatibleAPIError" in table.stdout
+
+
+def test_strict_mode_turns_a_failure_into_a_one_line_error(site: Any) -> None:
+    site.install("floe-compute-broken", "raise RuntimeError('boom')\n", entry_point="broken", version="0.1")
+    result = floe("plugins", env={"PYTHONPATH": str(site.root), "FLOE_STRICT_PLUGINS": "1"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "floe: error: plugin 'broken' (from floe-compute-broken 0.1): import failed: RuntimeError: boom"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_no_command_prints_help_and_exits_2() -> None:
+    result = floe()
+    assert result.returncode == 2
+    assert "usage: floe" in result.stderr
+
+
+def test_discovery_imports_no_heavy_dependency() -> None:
+    code = (
+        "import sys\n"
+        "from floe_hooks.cli import main\n"
+        "import io, contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['plugins'])\n"
+        "heavy = ('duckdb', 'yaml', 'cattrs', 'structlog', 'opentelemetry', 'dbt', 'importlib.metadata')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

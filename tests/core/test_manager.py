@@ -1,0 +1,201 @@
+"""Dispatch by compute type, explicit registration, blocking and the typed façade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from floe_hooks import (
+    CatalogConfig,
+    ComputeConfig,
+    ConnectionResult,
+    PluginConflictError,
+    PluginContractError,
+    PluginError,
+    PluginLoadError,
+    PluginManager,
+    PluginMetadata,
+    ResourceSpec,
+    SqlStatement,
+    UnknownComputeTypeError,
+    get_plugin_manager,
+    hookimpl,
+)
+
+
+class Engine:
+    """A plugin class: each instance serves one compute type and records its calls."""
+
+    def __init__(self, name: str, *, types: tuple[str, ...] | None = None, api: str = "1.0") -> None:
+        self.name = name
+        self.types = types or (name,)
+        self.api = api
+        self.calls: list[str] = []
+
+    @hookimpl
+    def plugin_metadata(self) -> PluginMetadata:
+        return PluginMetadata(
+            name=self.name, version="1.0", floe_api_version=self.api, compute_types=self.types
+        )
+
+    @hookimpl
+    def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
+        self.calls.append(f"generate_profile:{compute.name}")
+        return {"type": self.name}
+
+    @hookimpl
+    def validate_connection(self, compute: ComputeConfig, timeout: float) -> ConnectionResult:
+        self.calls.append(f"validate_connection:{timeout}")
+        return ConnectionResult(status="degraded", latency_ms=2.0, warnings=["w"])
+
+    @hookimpl
+    def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
+        self.calls.append("resource_requirements")
+        return ResourceSpec.resolve(compute.resources)
+
+
+def test_a_capability_runs_only_the_owning_plugin(empty_pm: PluginManager) -> None:
+    a, b = Engine("alpha"), Engine("beta")
+    empty_pm.register(a)
+    empty_pm.register(b)
+    assert empty_pm.generate_profile(ComputeConfig(name="x", type="beta")) == {"type": "beta"}
+    assert a.calls == []
+    assert b.calls == ["generate_profile:x"]
+
+
+def test_every_capability_goes_through_the_typed_facade(empty_pm: PluginManager) -> None:
+    engine = Engine("alpha")
+    empty_pm.register(engine)
+    compute = ComputeConfig(name="x", type="alpha", resources="large")
+    result = empty_pm.validate_connection(compute, timeout=1.5)
+    assert (result.status.value, result.compute, result.warnings) == ("degraded", "x", ("w",))
+    assert empty_pm.resource_requirements(compute) == ResourceSpec.preset("large")
+    assert engine.calls == ["validate_connection:1.5", "resource_requirements"]
+
+
+def test_missing_optional_hook_is_a_contract_error(empty_pm: PluginManager) -> None:
+    empty_pm.register(Engine("alpha"))
+    with pytest.raises(
+        PluginContractError, match="does not implement the optional hook 'catalog_attachment_sql'"
+    ):
+        empty_pm.catalog_attachment_sql(
+            ComputeConfig(name="x", type="alpha"), CatalogConfig(name="lake", uri="http://c")
+        )
+
+
+def test_optional_hook_is_dispatched_when_implemented(empty_pm: PluginManager) -> None:
+    class WithCatalog(Engine):
+        @hookimpl
+        def catalog_attachment_sql(self, catalog: CatalogConfig) -> list[SqlStatement]:
+            return [SqlStatement(f"ATTACH '{catalog.uri}'")]
+
+    empty_pm.register(WithCatalog("alpha"))
+    sql = empty_pm.catalog_attachment_sql(
+        ComputeConfig(name="x", type="alpha"), CatalogConfig(name="l", uri="u")
+    )
+    assert sql == [SqlStatement("ATTACH 'u'")]
+
+
+def test_unknown_compute_type_names_the_installed_ones(empty_pm: PluginManager) -> None:
+    empty_pm.register(Engine("alpha"))
+    with pytest.raises(UnknownComputeTypeError) as info:
+        empty_pm.generate_profile(ComputeConfig(name="x", type="spark"))
+    assert str(info.value).startswith("no installed compute plugin serves type 'spark' (installed: alpha)")
+    assert "pip install floe-compute-spark" in str(info.value)
+
+
+def test_registering_a_second_owner_of_a_type_is_refused(empty_pm: PluginManager) -> None:
+    empty_pm.register(Engine("alpha"))
+    with pytest.raises(PluginConflictError, match="compute type 'alpha' is already served by plugin 'alpha'"):
+        empty_pm.register(Engine("alpha2", types=("alpha",)))
+    assert [p.name for p in empty_pm.plugins] == ["alpha"]
+
+
+def test_explicit_registration_of_an_invalid_plugin_raises(empty_pm: PluginManager) -> None:
+    with pytest.raises(PluginLoadError, match="written for floe API 3.0"):
+        empty_pm.register(Engine("alpha", api="3.0"))
+    assert empty_pm.plugins == []
+    assert empty_pm.compute_types == []
+
+
+def test_block_unloads_and_prevents_registration(empty_pm: PluginManager) -> None:
+    empty_pm.register(Engine("alpha"))
+    empty_pm.block("alpha")
+    assert empty_pm.compute_types == []
+    with pytest.raises(PluginLoadError, match="blocked"):
+        empty_pm.register(Engine("alpha"))
+
+
+def test_unregister_then_register_rebuilds_dispatch(empty_pm: PluginManager) -> None:
+    first, second = Engine("alpha"), Engine("alpha")
+    empty_pm.register(first)
+    compute = ComputeConfig(name="x", type="alpha")
+    empty_pm.generate_profile(compute)
+    empty_pm.unregister("alpha")
+    empty_pm.register(second)
+    empty_pm.generate_profile(compute)
+    assert (len(first.calls), len(second.calls)) == (1, 1)
+
+
+def test_an_exception_in_a_hook_names_the_plugin(empty_pm: PluginManager) -> None:
+    class Broken(Engine):
+        @hookimpl
+        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
+            raise KeyError("host")
+
+    empty_pm.register(Broken("alpha"))
+    with pytest.raises(PluginError) as info:
+        empty_pm.generate_profile(ComputeConfig(name="x", type="alpha"))
+    assert str(info.value) == "plugin 'alpha': generate_profile raised KeyError: KeyError: 'host'"
+
+
+def test_host_hook_wrappers_see_every_dispatched_call(empty_pm: PluginManager) -> None:
+    seen: list[str] = []
+
+    class Tracer:
+        @hookimpl(wrapper=True)
+        def generate_profile(self, compute: ComputeConfig) -> Any:
+            seen.append(compute.name)
+            return (yield)
+
+    empty_pm.register(Engine("alpha"))
+    empty_pm.pluggy.register(Tracer(), name="host-tracer")
+    assert empty_pm.generate_profile(ComputeConfig(name="x", type="alpha")) == {"type": "alpha"}
+    assert seen == ["x"]
+
+
+def test_the_default_manager_discovers_the_duckdb_reference_plugin() -> None:
+    pm = get_plugin_manager()
+    info = pm.plugin_for("duckdb")
+    assert (info.name, info.distribution) == ("duckdb", "floe-hooks")
+    assert info.metadata.config_class is not None
+    assert pm is get_plugin_manager()
+
+
+def test_inline_plugin_from_plain_functions(empty_pm: PluginManager, inline_plugin: Any) -> None:
+    @hookimpl
+    def plugin_metadata() -> PluginMetadata:
+        return PluginMetadata(name="inline", version="0", floe_api_version="1.0", compute_types=("inline",))
+
+    @hookimpl
+    def generate_profile() -> dict[str, Any]:
+        return {"type": "inline"}
+
+    @hookimpl
+    def validate_connection() -> ConnectionResult:
+        return ConnectionResult(status="healthy", latency_ms=0)
+
+    @hookimpl
+    def resource_requirements() -> ResourceSpec:
+        return ResourceSpec.preset("small")
+
+    plugin = inline_plugin(
+        plugin_metadata=plugin_metadata,
+        generate_profile=generate_profile,
+        validate_connection=validate_connection,
+        resource_requirements=resource_requirements,
+    )
+    info = empty_pm.register(plugin)
+    assert info.name == "inline"
+    assert empty_pm.generate_profile(ComputeConfig(name="i", type="inline")) == {"type": "inline"}
