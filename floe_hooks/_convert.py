@@ -18,7 +18,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 import cattrs.gen
-from cattrs.cols import homogenous_tuple_structure_factory, list_structure_factory
+from cattrs.cols import list_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     BaseValidationError,
@@ -71,16 +71,16 @@ def _is_sequence(t: Any) -> bool:
 
 
 def _sequence_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    inner = (
-        homogenous_tuple_structure_factory(t, converter)
-        if get_origin(t) in (tuple, collections.abc.Sequence)
-        else list_structure_factory(t, converter)
-    )
+    (item_type, *_) = get_args(t) or (Any,)
+    as_list = list[item_type]  # type: ignore[valid-type]
+    inner = list_structure_factory(as_list, converter)
+    immutable = get_origin(t) in (tuple, collections.abc.Sequence)
 
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"expected a list, got {_type_name(value)}")
-        return inner(value, t)
+        items = inner(value, as_list)
+        return tuple(items) if immutable else items
 
     return hook
 
