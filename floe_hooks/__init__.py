@@ -67,6 +67,7 @@ from floe_hooks.secrets import SecretBinding, SecretRef, SecretValue, profile_se
 
 if TYPE_CHECKING:
     from floe_hooks._convert import structure, unstructure
+    from floe_hooks.health import check_health
 
 __all__ = [
     "__version__",
@@ -99,6 +100,8 @@ __all__ = [
     # conversion
     "structure",
     "unstructure",
+    # health checks
+    "check_health",
     # errors
     "ComputeConnectionError",
     "ComputeTimeoutError",
@@ -116,6 +119,7 @@ __all__ = [
 _LAZY = {
     "structure": "floe_hooks._convert",
     "unstructure": "floe_hooks._convert",
+    "check_health": "floe_hooks.health",
 }
 
 

@@ -3,7 +3,12 @@
 Quiet by default: only warnings and errors reach stderr. ``FLOE_LOG_LEVEL`` (or
 ``floe --log-level``) lowers the threshold; ``FLOE_LOG_FORMAT=json`` (or
 ``floe --log-format json``) makes every line a JSON object. Every event carries the
-correlation id of the CLI run or API call that produced it.
+correlation id of the CLI run or API call that produced it (``correlation_id``), and
+passes through :mod:`floe_hooks._redact` twice: its fields before rendering and the
+rendered line after, so no registered secret value can reach the output.
+
+Events below the threshold cost one comparison: structlog is not even imported until
+the first event that will actually be written.
 """
 
 from __future__ import annotations
@@ -12,9 +17,28 @@ import contextvars
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
+
+__all__ = [
+    "configure",
+    "enabled",
+    "correlation_id",
+    "correlation",
+    "scope",
+    "debug",
+    "info",
+    "warning",
+    "error",
+    "LEVEL_ENV",
+    "FORMAT_ENV",
+]
+
+#: Environment variable holding the default threshold (``debug``..``error``).
+LEVEL_ENV = "FLOE_LOG_LEVEL"
+#: Environment variable holding the default format (``console`` or ``json``).
+FORMAT_ENV = "FLOE_LOG_FORMAT"
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
@@ -23,7 +47,11 @@ _state: dict[str, Any] = {"level": None, "format": None, "logger": None}
 
 
 def configure(level: str | None = None, fmt: str | None = None) -> None:
-    """Set the threshold (``debug``..``error``) and format (``console`` or ``json``)."""
+    """Set the threshold (``debug``..``error``) and format (``console`` or ``json``).
+
+    ``None`` keeps the current setting (initially: the environment variables, else
+    ``warning`` and ``console``).
+    """
     if level is not None:
         if level.lower() not in _LEVELS:
             raise ValueError(f"unknown log level {level!r}; allowed: {', '.join(_LEVELS)}")
@@ -35,10 +63,17 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     _state["logger"] = None
 
 
+def _reset() -> None:
+    """Forget every setting: the next event reads the environment again (tests)."""
+    _state.update(level=None, format=None, logger=None)
+
+
 def _threshold() -> int:
-    if _state["level"] is None:
-        _state["level"] = _LEVELS.get(os.environ.get("FLOE_LOG_LEVEL", "warning").lower(), 30)
-    return int(_state["level"])
+    level = _state["level"]
+    if level is None:
+        level = _LEVELS.get(os.environ.get(LEVEL_ENV, "warning").strip().lower(), 30)
+        _state["level"] = level
+    return int(level)
 
 
 def enabled(level: str) -> bool:
@@ -46,11 +81,15 @@ def enabled(level: str) -> bool:
     return _LEVELS[level] >= _threshold()
 
 
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
 def correlation_id() -> str:
     """The current correlation id, creating one when none is bound."""
     current = _correlation.get()
     if current is None:
-        current = uuid.uuid4().hex[:16]
+        current = _new_id()
         _correlation.set(current)
     return current
 
@@ -58,11 +97,50 @@ def correlation_id() -> str:
 @contextmanager
 def correlation(cid: str | None = None) -> Iterator[str]:
     """Bind a correlation id (a new one by default) for the events inside the block."""
-    token = _correlation.set(cid or uuid.uuid4().hex[:16])
+    value = cid or _new_id()
+    token = _correlation.set(value)
     try:
-        yield _correlation.get()  # type: ignore[misc]
+        yield value
     finally:
         _correlation.reset(token)
+
+
+@contextmanager
+def scope() -> Iterator[str]:
+    """The correlation id of an API call: the caller's if one is bound, else a new one.
+
+    Public API functions (``check_health``...) run inside this, so that a host's own
+    correlation id (or the CLI run's) is kept, and a bare API call still gets one id
+    shared by all of its events, including those from worker threads.
+    """
+    current = _correlation.get()
+    if current is not None:
+        yield current
+        return
+    with correlation() as cid:
+        yield cid
+
+
+class _Stderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (test capture, redirects)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    from floe_hooks._redact import redact_fields
+
+    return redact_fields(dict(event))
+
+
+def _redact_line(_: Any, __: str, line: Any) -> Any:
+    from floe_hooks._redact import redact
+
+    return redact(line) if isinstance(line, str) else line
 
 
 def _logger() -> Any:
@@ -70,18 +148,20 @@ def _logger() -> Any:
     if logger is None:
         import structlog
 
-        fmt = _state["format"] or os.environ.get("FLOE_LOG_FORMAT", "console")
+        fmt = _state["format"] or os.environ.get(FORMAT_ENV, "console").strip().lower()
         renderer: Any = (
-            structlog.processors.JSONRenderer()
+            structlog.processors.JSONRenderer(sort_keys=True)
             if fmt == "json"
             else structlog.dev.ConsoleRenderer(colors=False)
         )
         logger = structlog.wrap_logger(
-            structlog.PrintLogger(file=sys.stderr),
+            structlog.PrintLogger(file=_Stderr()),  # type: ignore[arg-type]
             processors=[
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _redact_event,
                 renderer,
+                _redact_line,
             ],
         )
         _state["logger"] = logger
@@ -91,9 +171,8 @@ def _logger() -> Any:
 def _emit(level: str, event: str, fields: dict[str, Any]) -> None:
     if _LEVELS[level] < _threshold():
         return
-    from floe_hooks._redact import redact_fields
-
-    getattr(_logger(), level)(event, correlation_id=correlation_id(), **redact_fields(fields))
+    fields["correlation_id"] = correlation_id()
+    getattr(_logger(), level)(event, **fields)
 
 
 def debug(event: str, **fields: Any) -> None:

@@ -1,42 +1,96 @@
-"""Keeping secret values out of logs, spans and messages.
+"""Keeping secret values out of logs, spans, metrics, messages and files.
 
 Secrets are registered here when they are resolved (:func:`remember`); every text
-that leaves the process through a log, a span or an error message passes through
-:func:`redact`, which replaces any registered value with the mask.
+that leaves the process through a log, a span, a metric or an error message passes
+through :func:`redact`, which replaces any registered value with the mask.
+
+A value is also registered in the spellings it takes when a driver or a serializer
+echoes it: JSON-escaped, ``repr``-escaped and percent-encoded (DSNs), so that an
+escaped copy of a secret is masked too.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from floe_hooks.secrets import MASK, SecretValue
 
-_known: set[str] = set()
+__all__ = ["remember", "redact", "redact_value", "redact_fields", "known", "forget_all", "MASK"]
+
 _lock = threading.Lock()
+# Longest first, so that a secret containing another is masked whole. Replaced, never
+# mutated, so readers need no lock.
+_ordered: tuple[str, ...] = ()
 _SHORTEST = 4  # shorter values would mask ordinary words; they are never logged anyway
 
 
-def remember(value: SecretValue) -> None:
-    """Register a resolved secret so that :func:`redact` masks it wherever it appears."""
-    text = value.reveal()
-    if len(text) >= _SHORTEST:
-        with _lock:
-            _known.add(text)
+def _spellings(text: str) -> set[str]:
+    import json
+    from urllib.parse import quote, quote_plus
+
+    found = {text, json.dumps(text)[1:-1], repr(text)[1:-1], quote(text, safe=""), quote_plus(text, safe="")}
+    return {s for s in found if len(s) >= _SHORTEST}
+
+
+def remember(value: SecretValue | str) -> None:
+    """Register a resolved secret so that :func:`redact` masks it wherever it appears.
+
+    Values shorter than four characters are not registered: masking them would mangle
+    ordinary words, and the framework never logs secret values in the first place.
+    """
+    global _ordered
+    text = value.reveal() if isinstance(value, SecretValue) else value
+    if len(text) < _SHORTEST:
+        return
+    with _lock:
+        new = _spellings(text) - set(_ordered)
+        if new:
+            _ordered = tuple(sorted(set(_ordered) | new, key=len, reverse=True))
+
+
+def known() -> int:
+    """How many secret spellings are registered (for diagnostics; never the values)."""
+    return len(_ordered)
+
+
+def forget_all() -> None:
+    """Forget every registered secret (tests, long-running hosts rotating credentials)."""
+    global _ordered
+    with _lock:
+        _ordered = ()
 
 
 def redact(text: str) -> str:
     """``text`` with every known secret value replaced by the mask."""
-    if not _known:
+    secrets = _ordered
+    if not secrets:
         return text
-    for secret in sorted(_known, key=len, reverse=True):
+    for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
 
 
+def redact_value(value: Any) -> Any:
+    """A copy of ``value`` safe to log or export.
+
+    Strings are redacted; mappings, lists and tuples are redacted item by item;
+    numbers, booleans and None pass; anything else becomes its redacted ``str``
+    (exceptions, paths, enums), so no object's own ``repr`` can carry a secret out.
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {redact(str(k)): redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v) for v in value]
+    return redact(str(value))
+
+
 def redact_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Redact the string values of a log event or span attribute dict."""
-    if not _known:
-        return fields
-    return {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+    """Redact every value of a log event or span attribute dict (see :func:`redact_value`)."""
+    return {k: redact_value(v) for k, v in fields.items()}

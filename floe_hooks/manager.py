@@ -430,18 +430,22 @@ class PluginManager:
             )
         from floe_hooks import telemetry
 
-        with telemetry.hook_call(hook, compute, owner):
+        with telemetry.hook_call(hook, compute, owner) as call:
             try:
-                return caller(**kwargs)
+                result = caller(**kwargs)
             except FloeError:
                 raise
             except Exception as exc:
+                from floe_hooks._redact import redact
+
                 raise PluginError(
-                    f"{hook} raised {type(exc).__name__}: {_one_line(exc)}",
+                    f"{hook} raised {type(exc).__name__}: {redact(_one_line(exc))}",
                     plugin=owner.name,
                     distribution=owner.distribution,
                     version=owner.version,
                 ) from exc
+            call.returned(result)
+            return result
 
     def _contract(self, compute: ComputeConfig, hook: str, expected: str, got: object) -> PluginContractError:
         owner = self.plugin_for(compute.type)

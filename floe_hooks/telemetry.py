@@ -1,47 +1,347 @@
 """OpenTelemetry around every hook call, costing next to nothing when unconfigured.
 
-Only ``opentelemetry-api`` is used, and only once a tracer or meter provider has been
-installed by the host (``opentelemetry.trace.set_tracer_provider``): until then the
-wrapper returns at once, without importing OpenTelemetry at all.
+Only ``opentelemetry-api`` is used, and only once the host has installed an SDK
+provider (``opentelemetry.trace.set_tracer_provider`` / ``opentelemetry.metrics.
+set_meter_provider``). Until then :func:`hook_call` returns a shared do-nothing
+context manager after two dictionary look-ups, without importing OpenTelemetry at
+all. The check is made on every call, so a provider installed later in the process
+is picked up from the next hook call on.
+
+What is recorded (see ``docs/observability.md``):
+
+* a span ``floe.<hook>`` per hook call, child of the caller's current span (also
+  across the worker threads of :func:`floe_hooks.check_health`), with attributes
+  ``floe.compute.name``, ``floe.compute.type``, ``floe.plugin.name``,
+  ``floe.plugin.distribution``, ``floe.plugin.version``, ``floe.status`` and, on
+  failure, ``error.type``;
+* ``floe.validation.duration`` (histogram, ms) and ``floe.validation.errors``
+  (counter) per health check, attributes ``floe.compute.type``, ``floe.status`` and
+  (errors) ``error.type``;
+* ``floe.profile.duration`` (histogram, ms) per ``generate_profile`` call.
+
+Every string attribute and status description is redacted; exceptions are never
+recorded with their message or traceback (a driver's message may echo a secret),
+only their class name.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from floe_hooks.manager import PluginInfo
     from floe_hooks.models import ComputeConfig
 
+__all__ = [
+    "hook_call",
+    "record_validation",
+    "capture",
+    "active",
+    "HookCall",
+    "TIMEOUT_ERROR",
+    "CONNECTION_ERROR",
+]
 
-def _active() -> bool:
-    """True when the host has installed an OpenTelemetry SDK provider."""
+#: ``error.type`` of a check the framework abandoned at its timeout.
+TIMEOUT_ERROR = "ComputeTimeoutError"
+#: ``error.type`` of a check whose plugin answered ``unhealthy`` itself.
+CONNECTION_ERROR = "ComputeConnectionError"
+_CONTRACT_ERROR = "PluginContractError"
+
+_INACTIVE_TRACING = frozenset({"ProxyTracerProvider", "NoOpTracerProvider"})
+_INACTIVE_METRICS = frozenset({"_ProxyMeterProvider", "NoOpMeterProvider"})
+
+# provider -> tracer / instruments; a provider installed later replaces the entry.
+_cache: dict[str, tuple[Any, Any]] = {}
+_cache_lock = threading.Lock()
+# Set by check_health's workers: the calls started in that context, so that a check
+# abandoned at its timeout can end its span and record its metrics at once.
+_sink: contextvars.ContextVar[list[HookCall] | None] = contextvars.ContextVar("floe_hook_calls", default=None)
+
+
+def _tracer() -> Any:
+    """The floe tracer of the installed SDK provider, or None (no import happens)."""
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
+        return None
+    provider = trace.get_tracer_provider()
+    if type(provider).__name__ in _INACTIVE_TRACING:
+        return None
+    cached = _cache.get("tracer")
+    if cached is None or cached[0] is not provider:
+        from floe_hooks._version import __version__
+
+        cached = (provider, provider.get_tracer("floe_hooks", __version__))
+        _cache["tracer"] = cached
+    return cached[1]
+
+
+class _Instruments:
+    """The metric instruments, created once per meter provider."""
+
+    def __init__(self, provider: Any) -> None:
+        from floe_hooks._version import __version__
+
+        meter = provider.get_meter("floe_hooks", __version__)
+        self.validation_duration = meter.create_histogram(
+            "floe.validation.duration", unit="ms", description="Wall time of one compute health check"
+        )
+        self.validation_errors = meter.create_counter(
+            "floe.validation.errors",
+            unit="1",
+            description="Health checks that ended unhealthy (error.type says why)",
+        )
+        self.profile_duration = meter.create_histogram(
+            "floe.profile.duration", unit="ms", description="Wall time of one generate_profile hook call"
+        )
+
+
+def _instruments() -> _Instruments | None:
+    """The instruments of the installed SDK meter provider, or None (no import happens)."""
+    metrics = sys.modules.get("opentelemetry.metrics")
+    if metrics is None:
+        return None
+    provider = metrics.get_meter_provider()
+    if type(provider).__name__ in _INACTIVE_METRICS:
+        return None
+    cached = _cache.get("meter")
+    if cached is None or cached[0] is not provider:
+        with _cache_lock:
+            cached = _cache.get("meter")
+            if cached is None or cached[0] is not provider:
+                cached = (provider, _Instruments(provider))
+                _cache["meter"] = cached
+    instruments: _Instruments = cached[1]
+    return instruments
+
+
+def active() -> bool:
+    """True when the host has installed an OpenTelemetry SDK tracer or meter provider."""
+    return _tracer() is not None or _instruments() is not None
+
+
+def _error_type(exc: BaseException) -> str:
+    """The class name worth reporting: the plugin's own error, not the framework's wrapper."""
+    from floe_hooks.errors import PluginError, PluginLoadError
+
+    cause = exc.__cause__
+    if isinstance(exc, PluginError) and not isinstance(exc, PluginLoadError) and cause is not None:
+        return type(cause).__name__
+    return type(exc).__name__
+
+
+def _attributes(values: dict[str, Any]) -> dict[str, Any]:
+    from floe_hooks._redact import redact
+
+    return {k: redact(v) if isinstance(v, str) else v for k, v in values.items() if v is not None}
+
+
+def record_validation(
+    compute_type: str, status: str, duration_ms: float, error_type: str | None = None
+) -> None:
+    """Record one health check in the validation metrics (no-op without a meter provider).
+
+    :func:`hook_call` does this for checks that reach the plugin; the framework calls
+    it directly for checks that end before (a credential that cannot be resolved, a
+    compute type no plugin serves).
+    """
+    instruments = _instruments()
+    if instruments is None:
+        return
+    _record_validation(instruments, compute_type, status, duration_ms, error_type)
+
+
+def _record_validation(
+    instruments: _Instruments, compute_type: str, status: str, duration_ms: float, error_type: str | None
+) -> None:
+    attributes = _attributes({"floe.compute.type": compute_type, "floe.status": status})
+    instruments.validation_duration.record(duration_ms, attributes)
+    if status == "unhealthy":
+        attributes["error.type"] = error_type or CONNECTION_ERROR
+        instruments.validation_errors.add(1, attributes)
+
+
+class _NullCall:
+    """What :func:`hook_call` returns when OpenTelemetry is not configured."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> _NullCall:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def returned(self, result: object) -> None:
+        """Nothing to record."""
+
+    def timed_out(self, seconds: float) -> bool:
+        """Nothing to record."""
         return False
-    return type(trace.get_tracer_provider()).__name__ not in ("ProxyTracerProvider", "NoOpTracerProvider")
+
+
+_NULL = _NullCall()
+
+
+class HookCall:
+    """One traced and measured hook call; ends exactly once, at return or at its timeout."""
+
+    __slots__ = (
+        "_compute",
+        "_context_token",
+        "_done",
+        "_hook",
+        "_instruments",
+        "_lock",
+        "_plugin",
+        "_result",
+        "_span",
+        "_start",
+        "_tracer",
+    )
+
+    def __init__(
+        self, hook: str, compute: ComputeConfig, plugin: PluginInfo, tracer: Any, instruments: Any
+    ) -> None:
+        self._hook = hook
+        self._compute = compute
+        self._plugin = plugin
+        self._tracer = tracer
+        self._instruments: _Instruments | None = instruments
+        self._span: Any = None
+        self._context_token: Any = None
+        self._result: object = None
+        self._done = False
+        self._lock = threading.Lock()
+        self._start = 0.0
+
+    def __enter__(self) -> HookCall:
+        if self._tracer is not None:
+            from opentelemetry import context, trace
+
+            self._span = self._tracer.start_span(
+                f"floe.{self._hook}",
+                attributes=_attributes(
+                    {
+                        "floe.hook": self._hook,
+                        "floe.compute.name": self._compute.name,
+                        "floe.compute.type": self._compute.type,
+                        "floe.plugin.name": self._plugin.name,
+                        "floe.plugin.distribution": self._plugin.distribution or "",
+                        "floe.plugin.version": self._plugin.version or self._plugin.metadata.version,
+                    }
+                ),
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+            self._context_token = context.attach(trace.set_span_in_context(self._span))
+        sink = _sink.get()
+        if sink is not None:
+            sink.append(self)
+        self._start = time.perf_counter()
+        return self
+
+    def returned(self, result: object) -> None:
+        """Remember the hook's return value (its status goes on the span)."""
+        self._result = result
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._context_token is not None:
+            from opentelemetry import context
+
+            context.detach(self._context_token)
+        if exc is not None:
+            self._finish(self._failed_status(), _error_type(exc), f"{_error_type(exc)} raised")
+            return
+        status, error_type = self._outcome()
+        self._finish(status, error_type, None)
+
+    def timed_out(self, seconds: float) -> bool:
+        """End the call now as an unhealthy timeout; later returns are ignored.
+
+        :return: True (the call's metrics are recorded here or were at its return).
+        """
+        self._finish("unhealthy", TIMEOUT_ERROR, f"timed out after {seconds:g} s")
+        return True
+
+    def _failed_status(self) -> str:
+        return "unhealthy" if self._hook == "validate_connection" else "error"
+
+    def _outcome(self) -> tuple[str, str | None]:
+        if self._hook != "validate_connection":
+            return "ok", None
+        from floe_hooks.models import ConnectionResult
+
+        result = self._result
+        if not isinstance(result, ConnectionResult):
+            return "unhealthy", _CONTRACT_ERROR
+        status = result.status.value
+        return status, CONNECTION_ERROR if status == "unhealthy" else None
+
+    def _finish(self, status: str, error_type: str | None, description: str | None) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        duration_ms = (time.perf_counter() - self._start) * 1000.0
+        span = self._span
+        if span is not None:
+            span.set_attributes(_attributes({"floe.status": status, "error.type": error_type}))
+            if error_type is not None:
+                from opentelemetry.trace import Status, StatusCode
+
+                from floe_hooks._redact import redact
+
+                span.set_status(Status(StatusCode.ERROR, redact(description or error_type)))
+            span.end()
+        instruments = self._instruments
+        if instruments is None:
+            return
+        if self._hook == "validate_connection":
+            _record_validation(instruments, self._compute.type, status, duration_ms, error_type)
+        elif self._hook == "generate_profile":
+            attributes = _attributes(
+                {"floe.compute.type": self._compute.type, "floe.status": status, "error.type": error_type}
+            )
+            instruments.profile_duration.record(duration_ms, attributes)
+
+
+def hook_call(hook: str, compute: ComputeConfig, plugin: PluginInfo) -> HookCall | _NullCall:
+    """Context manager around one hook call: a span and metrics, when OpenTelemetry is configured.
+
+    The manager calls ``.returned(result)`` inside the block; an exception leaving the
+    block marks the span failed with its ``error.type`` (the plugin's own exception
+    class when the framework wrapped it in a :class:`~floe_hooks.PluginError`).
+    """
+    tracer = _tracer()
+    instruments = _instruments()
+    if tracer is None and instruments is None:
+        return _NULL
+    return HookCall(hook, compute, plugin, tracer, instruments)
 
 
 @contextmanager
-def hook_call(hook: str, compute: ComputeConfig, plugin: PluginInfo) -> Iterator[Any]:
-    """Span ``floe.<hook>`` around one hook call, when tracing is configured."""
-    if not _active():
-        yield None
-        return
-    from opentelemetry import trace
+def capture(calls: list[HookCall]) -> Iterator[list[HookCall]]:
+    """Collect into ``calls`` the hook calls started inside the block (in this context).
 
-    tracer = trace.get_tracer("floe_hooks")
-    with tracer.start_as_current_span(
-        f"floe.{hook}",
-        attributes={
-            "floe.compute.name": compute.name,
-            "floe.compute.type": compute.type,
-            "floe.plugin.name": plugin.name,
-            "floe.plugin.distribution": plugin.distribution or "",
-            "floe.plugin.version": plugin.version or "",
-        },
-    ) as span:
-        yield span
+    :func:`floe_hooks.check_health` runs each check inside this, so that it can end the
+    span of a check it abandons at its timeout (:meth:`HookCall.timed_out`).
+    """
+    token = _sink.set(calls)
+    try:
+        yield calls
+    finally:
+        _sink.reset(token)
