@@ -68,6 +68,15 @@ from floe_hooks.secrets import SecretBinding, SecretRef, SecretValue, profile_se
 if TYPE_CHECKING:
     from floe_hooks._convert import structure, unstructure
     from floe_hooks.health import check_health
+    from floe_hooks.manifest import (
+        KubernetesSettings,
+        Manifest,
+        Product,
+        Transform,
+        load_computes,
+        load_manifest,
+        load_product,
+    )
 
 __all__ = [
     "__version__",
@@ -100,6 +109,14 @@ __all__ = [
     # conversion
     "structure",
     "unstructure",
+    # manifests (lazy: yaml, cattrs)
+    "KubernetesSettings",
+    "Manifest",
+    "Product",
+    "Transform",
+    "load_manifest",
+    "load_product",
+    "load_computes",
     # health checks
     "check_health",
     # errors
@@ -120,6 +137,13 @@ _LAZY = {
     "structure": "floe_hooks._convert",
     "unstructure": "floe_hooks._convert",
     "check_health": "floe_hooks.health",
+    "KubernetesSettings": "floe_hooks.manifest",
+    "Manifest": "floe_hooks.manifest",
+    "Product": "floe_hooks.manifest",
+    "Transform": "floe_hooks.manifest",
+    "load_manifest": "floe_hooks.manifest",
+    "load_product": "floe_hooks.manifest",
+    "load_computes": "floe_hooks.manifest",
 }
 
 
