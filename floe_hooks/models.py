@@ -120,6 +120,9 @@ _PRESETS: dict[str, tuple[str, str, str, str, str, str]] = {
 }
 
 
+_preset_cache: dict[str, ResourceSpec] = {}  # frozen, so one instance per preset serves everyone
+
+
 @attrs.frozen
 class ResourceSpec:
     """CPU, memory and ephemeral-storage requests and limits of a dbt job pod.
@@ -146,11 +149,14 @@ class ResourceSpec:
     @classmethod
     def preset(cls, size: WorkloadSize) -> ResourceSpec:
         """The platform's preset for a workload size (small, medium, large)."""
-        try:
-            values = _PRESETS[size]
-        except KeyError:
-            raise ValueError(f"unknown workload size {size!r}; allowed: small, medium, large") from None
-        return cls(*values)
+        spec = _preset_cache.get(size)
+        if spec is None:
+            try:
+                values = _PRESETS[size]
+            except KeyError:
+                raise ValueError(f"unknown workload size {size!r}; allowed: small, medium, large") from None
+            spec = _preset_cache[size] = ResourceSpec(*values)
+        return spec if cls is ResourceSpec else cls(*_PRESETS[size])
 
     @classmethod
     def resolve(cls, resources: ResourceSpec | str | None, default: WorkloadSize = "small") -> ResourceSpec:
