@@ -1,0 +1,374 @@
+"""``floe compile``: a resolved product becomes ``profiles.yml`` and ``compiled_artifacts.json``.
+
+::
+
+    product = load_product("floe.yaml", env="prod")
+    compiled = compile_product(product)         # everything in memory, validated
+    write_outputs(compiled, "target/floe")      # both files, atomically
+
+    compile_file("floe.yaml", env="prod")      # the same in one call
+
+``profiles.yml`` holds one dbt output per approved compute (output name = compute
+name; ``target`` = the default compute), each from the plugin's ``generate_profile``;
+secrets appear only as ``{{ env_var('DBT_ENV_SECRET_...') }}`` templates.
+
+``compiled_artifacts.json`` (schema version :data:`ARTIFACT_VERSION`, documented in
+``docs/compiled-artifacts.md``) tells an orchestrator what to run where: the computes
+with their plugin, config, resources and secret variables, every transform with its
+compute, and the run plan: ordered ``dbt run --target <compute> --select ...`` steps.
+
+Nothing is written unless everything compiled; outputs are replaced atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from floe_hooks.errors import ConfigError, PluginContractError
+from floe_hooks.manifest import Product, load_product
+from floe_hooks.models import ComputeConfig, ResourceSpec
+from floe_hooks.secrets import SecretBinding, secret_bindings
+
+if TYPE_CHECKING:
+    from floe_hooks.manager import PluginInfo, PluginManager
+
+__all__ = [
+    "ARTIFACT_VERSION",
+    "PROFILES_FILE",
+    "ARTIFACTS_FILE",
+    "CompiledCompute",
+    "RunStep",
+    "CompiledProject",
+    "compile_product",
+    "write_outputs",
+    "compile_file",
+    "default_out_dir",
+]
+
+#: Version of the ``compiled_artifacts.json`` schema: MAJOR changes break readers.
+ARTIFACT_VERSION = "1.0"
+#: File names inside the output directory.
+PROFILES_FILE = "profiles.yml"
+ARTIFACTS_FILE = "compiled_artifacts.json"
+
+
+@attrs.frozen
+class CompiledCompute:
+    """One approved compute, compiled.
+
+    :ivar compute: the resolved compute.
+    :ivar plugin: the plugin that serves its type.
+    :ivar profile: its dbt output (``profiles.yml`` → ``<product>.outputs.<name>``).
+    :ivar resources: the job pod's requests and limits, from the plugin.
+    :ivar secrets: every secret it needs: the dbt variable and the reference that feeds it.
+    :ivar transforms: names of the transforms that run on it, in file order.
+    :ivar select: the dbt ``--select`` arguments of those transforms.
+    """
+
+    compute: ComputeConfig
+    plugin: PluginInfo = attrs.field(eq=False)
+    profile: Mapping[str, Any]
+    resources: ResourceSpec
+    secrets: tuple[SecretBinding, ...]
+    transforms: tuple[str, ...]
+    select: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The compute's name, which is also its dbt output and ``--target``."""
+        return self.compute.name
+
+    @property
+    def dbt_adapter(self) -> str | None:
+        """The pip requirement of the dbt adapter the plugin targets."""
+        return self.plugin.metadata.dbt_adapter
+
+
+@attrs.frozen
+class RunStep:
+    """One dbt invocation of the run plan: consecutive transforms on one compute.
+
+    :ivar compute: the compute (and dbt ``--target``) it runs on.
+    :ivar transforms: the transforms it runs, in file order.
+    :ivar select: their dbt ``--select`` arguments.
+    """
+
+    compute: str
+    transforms: tuple[str, ...]
+    select: tuple[str, ...]
+
+    def command(self, profile: str, verb: str = "run") -> list[str]:
+        """The dbt command line: ``dbt run --profile P --target C --select ...``."""
+        return ["dbt", verb, "--profile", profile, "--target", self.compute, "--select", *self.select]
+
+
+@attrs.frozen
+class CompiledProject:
+    """Everything ``floe compile`` produces, in memory; :func:`write_outputs` writes it.
+
+    :ivar product: the product it was compiled from.
+    :ivar computes: every approved compute, compiled, in manifest order.
+    :ivar run_plan: the dbt invocations, in order.
+    :ivar profiles_yml: the text of ``profiles.yml``.
+    :ivar artifacts: the content of ``compiled_artifacts.json``.
+    """
+
+    product: Product
+    computes: tuple[CompiledCompute, ...]
+    run_plan: tuple[RunStep, ...]
+    profiles_yml: str
+    artifacts: Mapping[str, Any]
+
+    def compute(self, name: str) -> CompiledCompute:
+        """The compiled compute called ``name`` (``KeyError`` if none)."""
+        for compiled in self.computes:
+            if compiled.name == name:
+                return compiled
+        raise KeyError(name)
+
+    @property
+    def dbt_adapters(self) -> tuple[str, ...]:
+        """The dbt adapter requirements the run plan needs, sorted."""
+        return tuple(self.artifacts["dbt_adapters"])
+
+    def artifacts_json(self) -> str:
+        """The text of ``compiled_artifacts.json``."""
+        return json.dumps(self.artifacts, indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def _plain(value: Any, where: str) -> Any:
+    """YAML/JSON-safe copy of a plugin's profile; anything else is a contract violation."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where}: key {key!r} is not a string")
+            out[key] = _plain(item, f"{where}.{key}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(f"{where} is a {type(value).__name__}, not a YAML value")
+
+
+def _run_plan(product: Product) -> tuple[RunStep, ...]:
+    steps: list[RunStep] = []
+    for transform in product.transforms:
+        last = steps[-1] if steps else None
+        if last is not None and last.compute == transform.compute:
+            steps[-1] = RunStep(
+                last.compute, (*last.transforms, transform.name), (*last.select, transform.select)
+            )
+        else:
+            steps.append(RunStep(transform.compute, (transform.name,), (transform.select,)))
+    return tuple(steps)
+
+
+def compile_product(product: Product, *, manager: PluginManager | None = None) -> CompiledProject:
+    """Compile a loaded product in memory: profiles, resources, secrets, run plan.
+
+    :param product: from :func:`~floe_hooks.load_product`.
+    :param manager: the plugin manager (default: the process-wide one).
+    :raises ConfigError: a plugin refused a compute's settings (located in the manifest).
+    :raises PluginError: a plugin's hook failed or broke the contract.
+    """
+    if manager is None:
+        from floe_hooks.manager import get_plugin_manager
+
+        manager = get_plugin_manager()
+    manifest = product.manifest
+    by_compute: dict[str, list[str]] = {c.name: [] for c in manifest.computes}
+    select: dict[str, list[str]] = {c.name: [] for c in manifest.computes}
+    for transform in product.transforms:
+        by_compute[transform.compute].append(transform.name)
+        select[transform.compute].append(transform.select)
+
+    compiled: list[CompiledCompute] = []
+    outputs: dict[str, Any] = {}
+    for compute in manifest.computes:
+        plugin = manager.plugin_for(compute.type)
+        try:
+            profile = manager.generate_profile(compute)
+            resources = manager.resource_requirements(compute)
+        except ConfigError as exc:
+            raise exc.with_location(
+                file=str(manifest.path), prefix=f"compute.approved[name={compute.name}]"
+            ) from None
+        try:
+            profile = _plain(profile, "profile")
+        except TypeError as exc:
+            raise PluginContractError(
+                f"generate_profile for compute {compute.name!r}: {exc}",
+                plugin=plugin.name,
+                distribution=plugin.distribution,
+                version=plugin.version,
+            ) from None
+        outputs[compute.name] = profile
+        compiled.append(
+            CompiledCompute(
+                compute=compute,
+                plugin=plugin,
+                profile=profile,
+                resources=resources,
+                secrets=secret_bindings(compute),
+                transforms=tuple(by_compute[compute.name]),
+                select=tuple(select[compute.name]),
+            )
+        )
+
+    from floe_hooks._yaml import dump_yaml
+
+    env = f" (environment {manifest.environment})" if manifest.environment else ""
+    profiles_yml = (
+        f"# Generated by `floe compile` from {product.path.name}{env}. Do not edit: change the\n"
+        "# manifests and compile again. Secrets are env_var() templates; see compiled_artifacts.json.\n"
+        + dump_yaml({product.name: {"target": manifest.default, "outputs": outputs}})
+    )
+    run_plan = _run_plan(product)
+    artifacts = _artifacts(product, tuple(compiled), run_plan, profiles_yml)
+    return CompiledProject(product, tuple(compiled), run_plan, profiles_yml, artifacts)
+
+
+def _relative(path: Path, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path.as_posix()
+
+
+def _artifacts(
+    product: Product, computes: Sequence[CompiledCompute], run_plan: Sequence[RunStep], profiles_yml: str
+) -> dict[str, Any]:
+    from floe_hooks._convert import unstructure
+    from floe_hooks._version import __version__
+
+    manifest = product.manifest
+    base = product.path.parent
+    used = {step.compute for step in run_plan}
+    return {
+        "schema_version": ARTIFACT_VERSION,
+        "generator": {"name": "floe-hooks", "version": __version__},
+        "product": {"name": product.name, "file": product.path.name},
+        "manifest": {
+            "file": _relative(manifest.path, base),
+            "chain": [_relative(p, base) for p in manifest.chain],
+        },
+        "environment": manifest.environment,
+        "profile": {
+            "name": product.name,
+            "file": PROFILES_FILE,
+            "target": manifest.default,
+            "sha256": hashlib.sha256(profiles_yml.encode("utf-8")).hexdigest(),
+        },
+        "default_compute": manifest.default,
+        "computes": {
+            c.name: {
+                "type": c.compute.type,
+                "target": c.name,
+                "plugin": {
+                    "name": c.plugin.name,
+                    "version": c.plugin.metadata.version,
+                    "distribution": c.plugin.distribution,
+                    "distribution_version": c.plugin.version,
+                },
+                "dbt_adapter": c.dbt_adapter,
+                "threads": c.compute.threads,
+                "timeout_seconds": c.compute.timeout_seconds,
+                "config": unstructure(c.compute.config),
+                "credentials": {k: unstructure(v) for k, v in c.compute.credentials.items()},
+                "resources": {
+                    "preset": c.compute.resources if isinstance(c.compute.resources, str) else None,
+                    **c.resources.to_kubernetes(),
+                },
+                "env": [
+                    {"variable": b.variable, "path": b.path, "from": unstructure(b.ref)} for b in c.secrets
+                ],
+                "transforms": list(c.transforms),
+                "select": list(c.select),
+            }
+            for c in computes
+        },
+        "transforms": [
+            {
+                "name": t.name,
+                "path": t.path,
+                "compute": t.compute,
+                "uses_default": t.uses_default,
+                "select": t.select,
+            }
+            for t in product.transforms
+        ],
+        "run_plan": [
+            {
+                "step": index,
+                "compute": step.compute,
+                "target": step.compute,
+                "transforms": list(step.transforms),
+                "select": list(step.select),
+                "command": step.command(product.name),
+            }
+            for index, step in enumerate(run_plan, 1)
+        ],
+        "dbt_adapters": sorted({c.dbt_adapter for c in computes if c.dbt_adapter and c.name in used}),
+        "kubernetes": unstructure(manifest.kubernetes),
+    }
+
+
+# --------------------------------------------------------------------------- write
+
+
+def default_out_dir(floe_yaml: str | os.PathLike[str]) -> Path:
+    """``target/floe`` beside ``floe.yaml``."""
+    return Path(floe_yaml).parent / "target" / "floe"
+
+
+def write_outputs(compiled: CompiledProject, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write ``profiles.yml`` and ``compiled_artifacts.json`` into ``out_dir`` (created if needed).
+
+    Both files are written to temporary files first and renamed only when both are
+    complete, so a failure leaves the previous outputs byte for byte.
+
+    :return: the two paths, ``profiles.yml`` first.
+    """
+    from floe_hooks._atomic import write_files_atomic
+
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return write_files_atomic(
+            {out / PROFILES_FILE: compiled.profiles_yml, out / ARTIFACTS_FILE: compiled.artifacts_json()}
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot write outputs: {exc.strerror or exc}", file=str(out)) from None
+
+
+def compile_file(
+    floe_yaml: str | os.PathLike[str],
+    *,
+    env: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    manager: PluginManager | None = None,
+) -> CompiledProject:
+    """Load, compile and write in one call (``floe compile``).
+
+    :param floe_yaml: the product file.
+    :param env: the environment overlay to apply.
+    :param out: the output directory (default :func:`default_out_dir`).
+    :return: the compiled project; the files are in ``out``.
+    :raises ConfigError: bad input; nothing was written.
+    """
+    product = load_product(floe_yaml, env=env, manager=manager)
+    compiled = compile_product(product, manager=manager)
+    write_outputs(compiled, out if out is not None else default_out_dir(floe_yaml))
+    return compiled
