@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -250,3 +251,56 @@ def wait_until() -> Any:
             time.sleep(0.05)
 
     return wait
+
+
+# ---------------------------------------------------------------------- floe compile and dbt
+
+
+def set_port(manifest: Path, compute: str, port: int) -> None:
+    """Point compute ``compute`` of ``manifest`` at ``port`` (the throwaway server's)."""
+    import yaml
+
+    data = yaml.safe_load(manifest.read_text())
+    for entry in data["compute"]["approved"]:
+        if isinstance(entry, dict) and entry["name"] == compute:
+            entry["config"]["port"] = port
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def floe(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``floe`` command, as a user would."""
+    exe = Path(sys.executable).with_name("floe")
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300, check=False
+    )
+
+
+def dbt(*args: str, project: Path, profiles: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``dbt`` command on ``project`` with the profiles in ``profiles``."""
+    exe = Path(sys.executable).with_name("dbt")
+    cmd = [str(exe), *args, "--project-dir", str(project), "--profiles-dir", str(profiles)]
+    full_env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", **env}
+    result = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=project, env=full_env, timeout=600, check=False
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+class Tools:
+    """The helpers above, handed to tests as the ``tools`` fixture."""
+
+    set_port = staticmethod(set_port)
+    floe = staticmethod(floe)
+    dbt = staticmethod(dbt)
+
+
+@pytest.fixture
+def tools() -> type[Tools]:
+    """``tools.floe(...)``, ``tools.dbt(...)``, ``tools.set_port(...)``."""
+    return Tools

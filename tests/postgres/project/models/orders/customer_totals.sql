@@ -1,0 +1,3 @@
+select customer, count(*) as orders, sum(amount) as total
+from {{ ref('raw_orders') }}
+group by customer
