@@ -1,111 +1,115 @@
 """floe_duckdb: the DuckDB compute, floe's reference plugin and zero-dependency default.
 
 Registered like any third-party plugin, through its ``floe.computes`` entry point
-(``duckdb = floe_duckdb``). DuckDB itself is imported only inside the health check.
+(``duckdb = floe_duckdb``); this module holds the hook implementations and stays light:
+DuckDB is imported only inside the health check and the extension helper.
+
+=========================  ==================================================
+module                     what it does
+=========================  ==================================================
+:mod:`floe_duckdb.config`  :class:`DuckDBConfig`: the typed ``config:`` block
+:mod:`floe_duckdb.profile` the dbt-duckdb output; memory/threads from the pod
+:mod:`floe_duckdb.health`  the read-only, lock-aware health check
+:mod:`floe_duckdb.iceberg` SQL attaching an Iceberg REST catalog
+:mod:`floe_duckdb.extensions`  a local ``extension_directory`` from PyPI wheels
+=========================  ==================================================
+
+The user guide is ``docs/duckdb.md``.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
+from floe_duckdb.config import (
+    Attachment,
+    DbtDuckDBPlugin,
+    DuckDBConfig,
+    DuckDBSecret,
+    Filesystem,
+    Remote,
+    Retries,
+)
 from floe_hooks import (
     FLOE_API_VERSION,
+    CatalogConfig,
     ComputeConfig,
     ConnectionResult,
-    ConnectionStatus,
     PluginMetadata,
     ResourceSpec,
     SecretValue,
+    SqlStatement,
     hookimpl,
 )
 
-__version__ = "0.1.0"
-__all__ = ["DuckDBConfig", "__version__"]
-
-
-@attrs.frozen
-class DuckDBConfig:
-    """The ``config:`` block of a DuckDB compute (dbt-duckdb's profile fields)."""
-
-    path: str = ":memory:"
-    schema: str = "main"
-    extensions: tuple[str, ...] = ()
-    settings: Mapping[str, Any] = attrs.field(factory=dict)
-    memory_limit: str | None = None
+__version__ = "0.2.0"
+__all__ = [
+    "Attachment",
+    "DbtDuckDBPlugin",
+    "DuckDBConfig",
+    "DuckDBSecret",
+    "Filesystem",
+    "Remote",
+    "Retries",
+    "__version__",
+    "catalog_attachment_sql",
+    "generate_profile",
+    "plugin_metadata",
+    "resource_requirements",
+    "validate_connection",
+]
 
 
 @hookimpl
 def plugin_metadata() -> PluginMetadata:
-    """Who this plugin is."""
+    """Who this plugin is: the ``duckdb`` compute type, configured by :class:`DuckDBConfig`."""
     return PluginMetadata(
         name="duckdb",
         version=__version__,
         floe_api_version=FLOE_API_VERSION,
         compute_types=("duckdb",),
-        description="DuckDB, in-process: in-memory or a local file",
+        description="DuckDB, in-process: in-memory or a local file; Iceberg through the iceberg extension",
         dbt_adapter="dbt-duckdb>=1.9",
         config_class=DuckDBConfig,
     )
 
 
-def _config(compute: ComputeConfig) -> DuckDBConfig:
-    return compute.config if isinstance(compute.config, DuckDBConfig) else DuckDBConfig()
-
-
 @hookimpl
 def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
-    """A dbt-duckdb output."""
-    cfg = _config(compute)
-    out: dict[str, Any] = {
-        "type": "duckdb",
-        "path": cfg.path,
-        "schema": cfg.schema,
-        "threads": compute.threads or 1,
-    }
-    if cfg.extensions:
-        out["extensions"] = list(cfg.extensions)
-    settings = dict(cfg.settings)
-    if cfg.memory_limit:
-        settings["memory_limit"] = cfg.memory_limit
-    if settings:
-        out["settings"] = settings
-    return out
+    """The dbt-duckdb output: every config field, secrets as ``env_var()`` templates.
+
+    ``memory_limit`` and DuckDB ``threads`` default to 75% of the pod's memory limit and
+    its whole CPU cores (see :mod:`floe_duckdb.profile`).
+    """
+    from floe_duckdb.profile import build_profile
+
+    return build_profile(compute)
 
 
 @hookimpl
 def validate_connection(
     compute: ComputeConfig, timeout: float, secrets: Mapping[str, SecretValue]
 ) -> ConnectionResult:
-    """Open the database read-only with the native driver and run ``select 1``."""
-    start = time.perf_counter()
-    cfg = _config(compute)
-    try:
-        import duckdb
+    """Open the database read-only, ``select 1``, load the extensions; never lock, create or raise."""
+    from floe_duckdb.health import check
 
-        if cfg.path != ":memory:" and not os.path.exists(cfg.path):
-            return ConnectionResult(
-                ConnectionStatus.DEGRADED,
-                (time.perf_counter() - start) * 1000,
-                message=f"database file {cfg.path} does not exist yet; dbt will create it",
-            )
-        read_only = cfg.path != ":memory:"
-        with duckdb.connect(cfg.path, read_only=read_only) as conn:
-            conn.execute("select 1").fetchall()
-    except Exception as exc:
-        return ConnectionResult(
-            ConnectionStatus.UNHEALTHY, (time.perf_counter() - start) * 1000, message=f"{type(exc).__name__}"
-        )
-    return ConnectionResult(
-        ConnectionStatus.HEALTHY, (time.perf_counter() - start) * 1000, message="select 1 ok"
-    )
+    return check(compute, timeout, secrets)
 
 
 @hookimpl
 def resource_requirements(compute: ComputeConfig) -> ResourceSpec:
-    """The pod runs the engine itself: size it from the manifest (default small)."""
-    return ResourceSpec.resolve(compute.resources, default="small")
+    """The pod runs the engine itself: the manifest's preset or spec, default ``small``."""
+    from floe_duckdb.profile import pod_resources
+
+    return pod_resources(compute)
+
+
+@hookimpl
+def catalog_attachment_sql(
+    compute: ComputeConfig, catalog: CatalogConfig, secrets: Mapping[str, SecretValue]
+) -> list[SqlStatement]:
+    """``LOAD iceberg``, the OAuth2 secret (``sensitive``) and ``ATTACH ... (TYPE iceberg)``."""
+    from floe_duckdb.iceberg import attachment_sql
+
+    return attachment_sql(compute, catalog, secrets)
