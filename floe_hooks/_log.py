@@ -86,12 +86,14 @@ def _new_id() -> str:
 
 
 def correlation_id() -> str:
-    """The current correlation id, creating one when none is bound."""
+    """The correlation id bound by the current CLI run or API call.
+
+    Outside any (:func:`correlation`, :func:`scope`) every call returns a new id: an
+    event that belongs to no call shares its id with nothing, and nothing is bound
+    behind the caller's back.
+    """
     current = _correlation.get()
-    if current is None:
-        current = _new_id()
-        _correlation.set(current)
-    return current
+    return _new_id() if current is None else current
 
 
 @contextmanager

@@ -286,7 +286,7 @@ def _supervise(
             result = _unhealthy(slot.compute, f"timed out after {seconds} s", (now - slot.started) * 1000)
             if slot.calls:
                 for call in slot.calls:
-                    call.timed_out(slot.timeout)
+                    call.timed_out(slot.timeout, result.latency_ms)
             else:
                 telemetry.record_validation(
                     slot.compute.type, _UNHEALTHY.value, result.latency_ms, telemetry.TIMEOUT_ERROR

@@ -183,9 +183,8 @@ class _NullCall:
     def returned(self, result: object) -> None:
         """Nothing to record."""
 
-    def timed_out(self, seconds: float) -> bool:
+    def timed_out(self, seconds: float, elapsed_ms: float | None = None) -> None:
         """Nothing to record."""
-        return False
 
 
 _NULL = _NullCall()
@@ -269,13 +268,14 @@ class HookCall:
         status, error_type = self._outcome()
         self._finish(status, error_type, None)
 
-    def timed_out(self, seconds: float) -> bool:
-        """End the call now as an unhealthy timeout; later returns are ignored.
+    def timed_out(self, seconds: float, elapsed_ms: float | None = None) -> None:
+        """End the call now as an unhealthy timeout; a later return is ignored.
 
-        :return: True (the call's metrics are recorded here or were at its return).
+        :param seconds: the timeout that expired (for the span's status description).
+        :param elapsed_ms: the check's wall time as the framework measured it, from
+            before its thread started (default: since this call began).
         """
-        self._finish("unhealthy", TIMEOUT_ERROR, f"timed out after {seconds:g} s")
-        return True
+        self._finish("unhealthy", TIMEOUT_ERROR, f"timed out after {seconds:g} s", elapsed_ms)
 
     def _failed_status(self) -> str:
         return "unhealthy" if self._hook == "validate_connection" else "error"
@@ -291,12 +291,14 @@ class HookCall:
         status = result.status.value
         return status, CONNECTION_ERROR if status == "unhealthy" else None
 
-    def _finish(self, status: str, error_type: str | None, description: str | None) -> None:
+    def _finish(
+        self, status: str, error_type: str | None, description: str | None, elapsed_ms: float | None = None
+    ) -> None:
         with self._lock:
             if self._done:
                 return
             self._done = True
-        duration_ms = (time.perf_counter() - self._start) * 1000.0
+        duration_ms = (time.perf_counter() - self._start) * 1000.0 if elapsed_ms is None else elapsed_ms
         span = self._span
         if span is not None:
             span.set_attributes(_attributes({"floe.status": status, "error.type": error_type}))
