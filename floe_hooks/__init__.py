@@ -67,6 +67,14 @@ from floe_hooks.secrets import SecretBinding, SecretRef, SecretValue, profile_se
 
 if TYPE_CHECKING:
     from floe_hooks._convert import structure, unstructure
+    from floe_hooks.compile import (
+        CompiledCompute,
+        CompiledProject,
+        RunStep,
+        compile_file,
+        compile_product,
+        write_outputs,
+    )
     from floe_hooks.health import check_health
     from floe_hooks.manifest import (
         KubernetesSettings,
@@ -77,6 +85,7 @@ if TYPE_CHECKING:
         load_manifest,
         load_product,
     )
+    from floe_hooks.schema import manifest_schema, product_schema
 
 __all__ = [
     "__version__",
@@ -117,6 +126,15 @@ __all__ = [
     "load_manifest",
     "load_product",
     "load_computes",
+    # compile (lazy)
+    "CompiledCompute",
+    "CompiledProject",
+    "RunStep",
+    "compile_product",
+    "compile_file",
+    "write_outputs",
+    "manifest_schema",
+    "product_schema",
     # health checks
     "check_health",
     # errors
@@ -144,6 +162,14 @@ _LAZY = {
     "load_manifest": "floe_hooks.manifest",
     "load_product": "floe_hooks.manifest",
     "load_computes": "floe_hooks.manifest",
+    "CompiledCompute": "floe_hooks.compile",
+    "CompiledProject": "floe_hooks.compile",
+    "RunStep": "floe_hooks.compile",
+    "compile_product": "floe_hooks.compile",
+    "compile_file": "floe_hooks.compile",
+    "write_outputs": "floe_hooks.compile",
+    "manifest_schema": "floe_hooks.schema",
+    "product_schema": "floe_hooks.schema",
 }
 
 
