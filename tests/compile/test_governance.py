@@ -118,10 +118,12 @@ class TestThreeLevelChain:
     def test_a_child_may_not_add_a_new_full_form_compute(self, chain: Project, pm: PluginManager) -> None:
         chain.write(
             "product/manifest.yaml",
-            "extends: ../domain/manifest.yaml\ncompute:\n  approved: [{name: scratch, type: duckdb}]\n  default: scratch\n",
+            "extends: ../domain/manifest.yaml\ncompute:\n  approved: "
+            "[{name: scratch, type: duckdb}]\n  default: scratch\n",
         )
         assert error(lambda: load_manifest("product/manifest.yaml", manager=pm)) == (
-            "product/manifest.yaml: compute.approved[0].name: 'scratch' is not approved by the parent manifest "
+            "product/manifest.yaml: compute.approved[0].name: "
+            "'scratch' is not approved by the parent manifest "
             "domain/manifest.yaml; a child manifest may only narrow its parent's approved list; "
             "allowed: lake, pg, warehouse"
         )
@@ -132,8 +134,10 @@ class TestThreeLevelChain:
             "extends: ../domain/manifest.yaml\ncompute:\n  approved: [{name: lake, type: fakepg}]\n",
         )
         assert error(lambda: load_manifest("product/manifest.yaml", manager=pm)) == (
-            "product/manifest.yaml: compute.approved[0].type: 'fakepg' differs from type 'duckdb' that the parent "
-            "manifest domain/manifest.yaml approves for 'lake'; a child manifest may narrow its parent's approved "
+            "product/manifest.yaml: compute.approved[0].type: "
+            "'fakepg' differs from type 'duckdb' that the parent "
+            "manifest domain/manifest.yaml approves for 'lake'; "
+            "a child manifest may narrow its parent's approved "
             "list and override settings, never change a compute's type"
         )
 
@@ -149,7 +153,8 @@ class TestThreeLevelChain:
     def test_an_error_in_an_override_names_the_child_file(self, chain: Project, pm: PluginManager) -> None:
         chain.write(
             "product/manifest.yaml",
-            "extends: ../domain/manifest.yaml\ncompute:\n  approved: [{name: warehouse, config: {memory_limt: 1GB}}]\n",
+            "extends: ../domain/manifest.yaml\ncompute:\n  approved: "
+            "[{name: warehouse, config: {memory_limt: 1GB}}]\n",
         )
         assert error(lambda: load_manifest("product/manifest.yaml", manager=pm)).startswith(
             "product/manifest.yaml: compute.approved[0].config: unknown key 'memory_limt'; allowed: "
@@ -226,7 +231,8 @@ class TestEnvironments:
     ) -> None:
         project.write("manifest.yaml", BASE + "  staging:\n    compute:\n      warehouse: {type: fakepg}\n")
         assert error(lambda: load_manifest("manifest.yaml", env="dev", manager=pm)) == (
-            "manifest.yaml: environments.staging.compute.warehouse.type: an environment overlay may not change "
+            "manifest.yaml: environments.staging.compute.warehouse.type: "
+            "an environment overlay may not change "
             "a compute's type; every transform must run on the same compute in every environment (parity); "
             "allowed: config, credentials, resources, threads, timeout_seconds"
         )
@@ -252,7 +258,8 @@ class TestEnvironments:
         )
         assert error(lambda: load_product("floe.yaml", env="prod", manager=pm)) == (
             "floe.yaml: environments: a data product cannot vary by environment: every transform must run on "
-            "the same compute in every environment (parity); environment overlays belong in the platform manifest"
+            "the same compute in every environment (parity); "
+            "environment overlays belong in the platform manifest"
         )
 
     def test_an_overlay_may_only_name_approved_computes(self, project: Project, pm: PluginManager) -> None:
@@ -281,8 +288,8 @@ class TestEnvironments:
     def test_kubernetes_settings_overlay_per_environment(self, project: Project, pm: PluginManager) -> None:
         project.write(
             "manifest.yaml",
-            BASE
-            + "    kubernetes: {namespace: prod, image_pull_policy: Always}\nkubernetes: {image: 'reg/dbt:1'}\n",
+            BASE + "    kubernetes: {namespace: prod, image_pull_policy: "
+            "Always}\nkubernetes: {image: 'reg/dbt:1'}\n",
         )
         dev = load_manifest("manifest.yaml", env="dev", manager=pm).kubernetes
         prod = load_manifest("manifest.yaml", env="prod", manager=pm).kubernetes

@@ -141,14 +141,16 @@ class TestManifestRules:
     def test_default_is_required_with_several_computes(self, project: Project, pm: PluginManager) -> None:
         path = m(project, "compute:\n  approved: [duckdb, {name: spark, type: duckdb}]\n")
         assert error(lambda: load_manifest(path, manager=pm)) == (
-            "manifest.yaml: compute.default: required when more than one compute is approved; allowed: duckdb, spark"
+            "manifest.yaml: compute.default: required when more "
+            "than one compute is approved; allowed: duckdb, spark"
         )
 
     def test_type_must_have_an_installed_plugin(self, project: Project, pm: PluginManager) -> None:
         path = m(project, "compute:\n  approved: [duckdb, {name: lake, type: spark}]\n  default: duckdb\n")
         assert error(lambda: load_manifest(path, manager=pm)) == (
             "manifest.yaml: compute.approved[1].type: no installed compute plugin serves type 'spark' "
-            "(installed: duckdb, fakepg); install a distribution that registers a 'floe.computes' entry point "
+            "(installed: duckdb, fakepg); install a distribution "
+            "that registers a 'floe.computes' entry point "
             "for it, e.g. pip install floe-compute-spark"
         )
 
@@ -185,7 +187,8 @@ class TestManifestRules:
     def test_compute_names_are_unique(self, project: Project, pm: PluginManager) -> None:
         path = m(
             project,
-            "compute:\n  approved: [duckdb, {name: w, type: duckdb}, {name: w, type: duckdb}]\n  default: w\n",
+            "compute:\n  approved: [duckdb, {name: w, type: "
+            "duckdb}, {name: w, type: duckdb}]\n  default: w\n",
         )
         assert error(lambda: load_manifest(path, manager=pm)) == (
             "manifest.yaml: compute.approved[2].name: duplicate compute name 'w' (also compute.approved[1])"
@@ -212,7 +215,8 @@ class TestManifestRules:
     def test_a_literal_secret_is_refused(self, project: Project, pm: PluginManager) -> None:
         path = m(
             project,
-            "compute:\n  approved: [{name: pg, type: fakepg, config: {host: h}, credentials: {password: hunter2}}]\n",
+            "compute:\n  approved: [{name: pg, type: fakepg, "
+            "config: {host: h}, credentials: {password: hunter2}}]\n",
         )
         message = error(lambda: load_manifest(path, manager=pm))
         assert message == (
@@ -224,13 +228,15 @@ class TestManifestRules:
     def test_unknown_preset_lists_the_sizes(self, project: Project, pm: PluginManager) -> None:
         path = m(project, "compute:\n  approved: [{name: w, type: duckdb, resources: huge}]\n")
         assert error(lambda: load_manifest(path, manager=pm)) == (
-            "manifest.yaml: compute.approved[0].resources: unknown workload size 'huge'; allowed: small, medium, large"
+            "manifest.yaml: compute.approved[0].resources: unknown "
+            "workload size 'huge'; allowed: small, medium, large"
         )
 
     def test_unknown_top_level_key_lists_the_allowed_ones(self, project: Project, pm: PluginManager) -> None:
         path = m(project, "compute: {approved: [duckdb]}\ncomputes: {}\n")
         assert error(lambda: load_manifest(path, manager=pm)) == (
-            "manifest.yaml: unknown key 'computes'; allowed: compute, environments, extends, kubernetes, version"
+            "manifest.yaml: unknown key 'computes'; allowed: "
+            "compute, environments, extends, kubernetes, version"
         )
 
     def test_at_least_one_compute_is_approved(self, project: Project, pm: PluginManager) -> None:
@@ -248,7 +254,8 @@ class TestManifestRules:
 
     def test_invalid_short_form_name(self, project: Project, pm: PluginManager) -> None:
         assert error(lambda: load_manifest(m(project, "compute: {approved: [Duck-DB]}\n"), manager=pm)) == (
-            "manifest.yaml: compute.approved[0]: 'Duck-DB' is not a valid compute name: use lowercase letters, "
+            "manifest.yaml: compute.approved[0]: 'Duck-DB' is "
+            "not a valid compute name: use lowercase letters, "
             "digits and underscores, starting with a letter (at most 63 characters)"
         )
 
@@ -257,7 +264,8 @@ class TestFiles:
     def test_yaml_syntax_errors_give_line_and_column(self, project: Project, pm: PluginManager) -> None:
         path = m(project, "compute:\n  approved: [duckdb\n")
         assert error(lambda: load_manifest(path, manager=pm)) == (
-            "manifest.yaml: line 3, column 1: did not find expected ',' or ']' (while parsing a flow sequence)"
+            "manifest.yaml: line 3, column 1: did not find "
+            "expected ',' or ']' (while parsing a flow sequence)"
         )
 
     def test_duplicate_keys_are_refused(self, project: Project, pm: PluginManager) -> None:
@@ -294,7 +302,8 @@ class TestProductRules:
 
     def test_transform_compute_must_be_approved(self, project: Project, pm: PluginManager) -> None:
         path = project.product(
-            "- {name: a, path: models/a}\n- {name: b, path: models/b}\n- {name: c, path: models/c, compute: sprak}"
+            "- {name: a, path: models/a}\n- {name: b, path: "
+            "models/b}\n- {name: c, path: models/c, compute: sprak}"
         )
         assert error(lambda: load_product(path, manager=pm)) == (
             "floe.yaml: transforms[2].compute: 'sprak' is not approved; allowed: duckdb, spark"
