@@ -29,7 +29,7 @@ from floe_hooks import ComputeConfig, ConnectionResult, ConnectionStatus, Secret
 __all__ = ["check", "lock_holder"]
 
 _HOLDER = re.compile(
-    r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+?))?"
+    r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+))?"
 )
 
 

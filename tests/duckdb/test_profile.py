@@ -1,0 +1,150 @@
+"""generate_profile: every config field reaches dbt-duckdb's profile; secrets only as env_var()."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import attrs
+import pytest
+import yaml
+
+from floe_duckdb import DuckDBConfig
+from floe_hooks import PluginManager, ResourceSpec, secret_bindings
+
+from .test_config import FULL
+
+
+def test_every_config_field_reaches_the_profile(pm: PluginManager, duckdb_compute: Any) -> None:
+    profile = pm.generate_profile(duckdb_compute(FULL, threads=8, resources="large"))
+    # where each typed field lands in dbt-duckdb's profile
+    landing = {
+        "extension_repositories": ("extensions", 1, "repo"),
+        "extension_directory": ("config_options", "extension_directory"),
+        "autoinstall_extensions": ("config_options", "autoinstall_known_extensions"),
+        "autoload_extensions": ("config_options", "autoload_known_extensions"),
+        "memory_limit": ("settings", "memory_limit"),
+        "threads": ("settings", "threads"),
+        "motherduck_token": ("settings", "motherduck_token"),
+    }
+    for field in attrs.fields(DuckDBConfig):
+        where: Any = profile
+        for step in landing.get(field.name, (field.name,)):
+            where = where[step]
+        assert where is not None and where != [] and where != {}, field.name
+    assert profile["settings"]["memory_limit"] == "2GB"
+    assert profile["settings"]["threads"] == 3
+    assert profile["threads"] == 8  # dbt's threads: the compute's
+    assert profile["settings"]["preserve_insertion_order"] is False
+    assert profile["extensions"] == ["httpfs", {"name": "spatial", "repo": "core_nightly"}]
+    assert profile["attach"][0] == {"path": "other.duckdb", "alias": "other", "read_only": True}
+    assert profile["attach"][1] == {
+        "path": "lake.sqlite",
+        "alias": "lite",
+        "type": "sqlite",
+        "options": {"block_size": 262144},
+    }
+    assert profile["retries"] == {
+        "connect_attempts": 3,
+        "query_attempts": 2,
+        "retryable_exceptions": ["IOException"],
+    }
+    assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+
+
+def test_secrets_become_env_var_templates_named_after_compute_and_field(
+    pm: PluginManager, duckdb_compute: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compute = duckdb_compute(FULL, name="lake")
+    for binding in secret_bindings(compute):
+        if binding.ref.env:
+            monkeypatch.setenv(binding.ref.env, "planted-secret-value")
+    profile = pm.generate_profile(compute)
+    assert "planted-secret-value" not in repr(profile)
+    secret = profile["secrets"][0]
+    assert secret == {
+        "type": "s3",
+        "name": "lake_secret",
+        "provider": "config",
+        "persistent": False,
+        "scope": ["s3://bucket/a", "s3://bucket/b"],
+        "region": "eu-west-1",
+        "url_style": "path",
+        "key_id": "{{ env_var('DBT_ENV_SECRET_LAKE_SECRETS_0_CREDENTIALS_KEY_ID') }}",
+        "secret": "{{ env_var('DBT_ENV_SECRET_LAKE_SECRETS_0_CREDENTIALS_SECRET') }}",
+    }
+    assert profile["settings"]["motherduck_token"] == "{{ env_var('DBT_ENV_SECRET_LAKE_MOTHERDUCK_TOKEN') }}"
+    assert profile["remote"]["password"] == "{{ env_var('DBT_ENV_SECRET_LAKE_REMOTE_PASSWORD') }}"
+    assert profile["plugins"][0]["config"] == {
+        "method": "oauth",
+        "token": "{{ env_var('DBT_ENV_SECRET_LAKE_PLUGINS_0_CREDENTIALS_TOKEN') }}",
+    }
+    assert profile["filesystems"][0] == {
+        "fs": "s3",
+        "anon": False,
+        "key": "{{ env_var('DBT_ENV_SECRET_LAKE_FILESYSTEMS_0_CREDENTIALS_KEY') }}",
+    }
+
+
+def test_a_single_scope_is_written_as_a_string(pm: PluginManager, duckdb_compute: Any) -> None:
+    data = copy.deepcopy(FULL)
+    data["secrets"][0]["scope"] = ["s3://bucket"]
+    assert pm.generate_profile(duckdb_compute(data))["secrets"][0]["scope"] == "s3://bucket"
+
+
+def test_a_minimal_compute_is_an_in_memory_profile(pm: PluginManager, duckdb_compute: Any) -> None:
+    assert pm.generate_profile(duckdb_compute()) == {
+        "type": "duckdb",
+        "path": ":memory:",
+        "schema": "main",
+        "threads": 1,
+        "settings": {"memory_limit": "384MiB", "threads": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("resources", "memory_limit", "threads"),
+    [
+        (None, "384MiB", 1),  # the default pod: small, 512Mi / 500m
+        ("small", "384MiB", 1),
+        ("medium", "3072MiB", 2),
+        ("large", "12288MiB", 8),
+        (ResourceSpec("250m", "1500m", "1Gi", "3Gi"), "2304MiB", 1),
+        (ResourceSpec("1", "3", "1G", "2G"), "1430MiB", 3),
+    ],
+)
+def test_memory_limit_and_threads_come_from_the_pod_when_unset(
+    pm: PluginManager, duckdb_compute: Any, resources: Any, memory_limit: str, threads: int
+) -> None:
+    compute = duckdb_compute({"path": "w.duckdb"})
+    compute = attrs.evolve(compute, resources=resources)
+    settings = pm.generate_profile(compute)["settings"]
+    assert (settings["memory_limit"], settings["threads"]) == (memory_limit, threads)
+    limit = pm.resource_requirements(compute).memory_limit_bytes
+    assert int(memory_limit.removesuffix("MiB")) * 2**20 <= 0.75 * limit
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"memory_limit": "75%", "threads": 6},
+        {"settings": {"memory_limit": "75%", "threads": 6}},
+    ],
+)
+def test_explicit_memory_limit_and_threads_win(pm: PluginManager, duckdb_compute: Any, config: Any) -> None:
+    settings = pm.generate_profile(duckdb_compute(config, resources="small"))["settings"]
+    assert (settings["memory_limit"], settings["threads"]) == ("75%", 6)
+
+
+@pytest.mark.parametrize("resources", [None, "small", "medium", "large"])
+def test_resource_requirements_are_the_presets(
+    pm: PluginManager, duckdb_compute: Any, resources: Any
+) -> None:
+    spec = pm.resource_requirements(duckdb_compute(resources=resources))
+    assert spec == ResourceSpec.preset(resources or "small")
+
+
+def test_resource_requirements_keep_an_explicit_spec(pm: PluginManager, duckdb_compute: Any) -> None:
+    explicit = {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"}
+    spec = pm.resource_requirements(duckdb_compute(resources=explicit))
+    assert spec == ResourceSpec("250m", "1", "256Mi", "1Gi")
