@@ -56,7 +56,8 @@ def test_check_opens_read_only_beside_another_reader(
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        assert reader.stdout is not None
+        assert reader.stdout.readline().strip() == "reading"
         with pytest.raises(duckdb.IOException, match="lock"):
             duckdb.connect(str(db_file))  # what taking the writer lock would meet
         result = pm.validate_connection(duckdb_compute({"path": str(db_file)}))
@@ -127,9 +128,8 @@ def test_unwritable_folder_is_unhealthy(tmp_path: Path) -> None:
         # root ignores permission bits: check inside a private mount namespace where the folder
         # is a read-only filesystem (gone when the process ends)
         unshare, mount = shutil.which("unshare"), shutil.which("mount")
-        assert unshare and mount, (
-            "util-linux's unshare and mount are needed (apt-get install util-linux mount)"
-        )
+        assert unshare, "util-linux's unshare is needed (apt-get install util-linux)"
+        assert mount, "mount is needed (apt-get install mount)"
         shell = f'{mount} -t tmpfs -o ro,size=64k tmpfs "$1" && shift && exec "$@"'
         command = [
             unshare,
@@ -181,7 +181,8 @@ def test_bundled_extensions_load(pm: PluginManager, duckdb_compute: Any, db_file
             "select extension_name from duckdb_extensions() where install_mode = 'STATICALLY_LINKED'"
         ).fetchall()
     ]
-    assert "json" in loaded and "parquet" in loaded
+    assert "json" in loaded
+    assert "parquet" in loaded
     result = pm.validate_connection(duckdb_compute({"path": str(db_file), "extensions": ["json", "parquet"]}))
     assert result.status is HEALTHY, result
 
@@ -202,7 +203,8 @@ def test_extensions_that_cannot_load_are_named(
     assert result.status is DEGRADED, result
     assert result.message == "select 1 ok; extension(s) not loadable: iceberg, no_such_extension"
     assert result.warnings[0] == (
-        f"extension iceberg cannot be loaded: not installed in {extensions} (the check never downloads extensions)"
+        f"extension iceberg cannot be loaded: not installed in {extensions} "
+        "(the check never downloads extensions)"
     )
     assert result.warnings[1].startswith("extension no_such_extension cannot be loaded: ")
     assert list(extensions.iterdir()) == []  # nothing was installed

@@ -31,7 +31,7 @@ def test_every_config_field_reaches_the_profile(pm: PluginManager, duckdb_comput
         where: Any = profile
         for step in landing.get(field.name, (field.name,)):
             where = where[step]
-        assert where is not None and where != [] and where != {}, field.name
+        assert where not in (None, [], {}), field.name
     assert profile["settings"]["memory_limit"] == "2GB"
     assert profile["settings"]["threads"] == 3
     assert profile["threads"] == 8  # dbt's threads: the compute's
