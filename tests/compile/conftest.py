@@ -98,12 +98,13 @@ def _fake_pg() -> object:
     def resource_requirements() -> ResourceSpec:
         return ResourceSpec.preset("small")
 
-    return types.SimpleNamespace(
-        plugin_metadata=plugin_metadata,
-        generate_profile=generate_profile,
-        validate_connection=validate_connection,
-        resource_requirements=resource_requirements,
-    )
+    # a module, like a real plugin (pluggy's subset_hook_caller needs hashable plugins)
+    module = types.ModuleType("fixture_fakepg")
+    module.plugin_metadata = plugin_metadata  # type: ignore[attr-defined]
+    module.generate_profile = generate_profile  # type: ignore[attr-defined]
+    module.validate_connection = validate_connection  # type: ignore[attr-defined]
+    module.resource_requirements = resource_requirements  # type: ignore[attr-defined]
+    return module
 
 
 @pytest.fixture
