@@ -1,0 +1,55 @@
+"""``floe k8s``: each compute's dbt run as a Kubernetes Job, plus the profiles ConfigMap."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Register the sub-command."""
+    parser = sub.add_parser(
+        "k8s",
+        help="write Kubernetes Jobs (one per compute) and the profiles ConfigMap",
+        description="Compile the product like `floe compile`, then write DIR/kubernetes.yaml: a ConfigMap "
+        "with profiles.yml and one batch/v1 Job per compute of the run plan, running `dbt run --target "
+        "<compute> --select <its transforms>` with the plugin's resource requests and limits and its "
+        "secrets from Kubernetes Secrets. Apply it with `kubectl apply -f`. Exit status 2 on bad "
+        "input (a secret reference without secret:/key: included); nothing is written then.",
+    )
+    parser.add_argument("floe_yaml", metavar="FLOE_YAML", help="the data product file (floe.yaml)")
+    parser.add_argument("--env", help="apply this environment's overlay from the manifest")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output directory (default: target/floe/k8s beside FLOE_YAML); '-' prints to stdout",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Render and write (or print) the manifests; say how to apply them."""
+    from floe_hooks.compile import compile_product
+    from floe_hooks.kubernetes import default_k8s_dir, render_kubernetes, write_kubernetes
+    from floe_hooks.manifest import load_product
+
+    product = load_product(args.floe_yaml, env=args.env)
+    compiled = compile_product(product)
+    if args.out == "-":
+        sys.stdout.write(render_kubernetes(compiled))
+        return 0
+    out = args.out if args.out is not None else default_k8s_dir(args.floe_yaml)
+    path = write_kubernetes(compiled, out)
+    print(f"wrote {path}")
+    used = {step.compute for step in compiled.run_plan}
+    secrets = sorted(
+        {f"{b.ref.secret}/{b.ref.key}" for c in compiled.computes if c.name in used for b in c.secrets}
+    )
+    if secrets:
+        print(
+            f"needs Kubernetes Secrets (name/key) in namespace {product.manifest.kubernetes.namespace}: "
+            f"{', '.join(secrets)}"
+        )
+    print(f"apply: kubectl apply -f {path}")
+    return 0

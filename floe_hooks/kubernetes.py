@@ -1,0 +1,476 @@
+"""Kubernetes output: every compute's dbt run as a ``batch/v1`` Job, profiles.yml as a ConfigMap.
+
+::
+
+    compiled = compile_product(load_product("floe.yaml", env="prod"))
+    objects = kubernetes_objects(compiled)          # plain dicts: one ConfigMap, one Job per compute
+    text = render_kubernetes(compiled)              # multi-document YAML, byte for byte deterministic
+    write_kubernetes(compiled, "target/floe/k8s")   # DIR/kubernetes.yaml, written atomically
+
+What is emitted, per product (and environment):
+
+- one ``ConfigMap`` holding the compiled ``profiles.yml`` (every approved compute's dbt output);
+- one ``Job`` per compute that the run plan uses, running
+  ``dbt run --profile <product> --target <compute> --select <its transforms>`` in the manifest's
+  image, with the plugin's :class:`~floe_hooks.ResourceSpec` as the container's requests and
+  limits, the ConfigMap mounted at :data:`PROFILES_DIR` (``DBT_PROFILES_DIR``), and every secret
+  the compute needs as an ``env`` entry taken from a Kubernetes Secret (``secretKeyRef``).
+
+Settings come from the manifest's ``kubernetes:`` block (:class:`~floe_hooks.KubernetesSettings`).
+A secret reference with only ``{env: VAR}`` cannot reach a pod: it is a :class:`ConfigError`
+naming the compute and field, and nothing is written. No secret value ever appears: profiles
+hold ``env_var()`` templates and Jobs hold references.
+
+Names are DNS-1123 labels: ``<product>[-<env>]-<compute>`` lowercased with ``_`` turned into
+``-``; a name that needs any other change, or is longer than 63 characters, is cut and ends
+with eight hex digits of the SHA-256 of the original (:func:`dns_label`).
+
+Output is deterministic: objects in a fixed order, keys sorted, no timestamps; the same input
+gives the same bytes, so the file diffs cleanly in GitOps.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from floe_hooks.errors import ConfigError
+
+if TYPE_CHECKING:
+    from floe_hooks.compile import CompiledCompute, CompiledProject
+    from floe_hooks.manifest import KubernetesSettings
+
+__all__ = [
+    "LABEL_PREFIX",
+    "PROFILES_DIR",
+    "SCRATCH_DIR",
+    "CONTAINER_NAME",
+    "MANIFEST_FILE",
+    "kubernetes_objects",
+    "render_kubernetes",
+    "dump_objects",
+    "write_kubernetes",
+    "default_k8s_dir",
+    "dns_label",
+    "label_value",
+]
+
+#: Prefix of floe's own labels and annotations (``floe.dev/product``...).
+LABEL_PREFIX = "floe.dev"
+#: Where the ConfigMap's ``profiles.yml`` is mounted; the pods' ``DBT_PROFILES_DIR``.
+PROFILES_DIR = "/etc/floe/dbt"
+#: A writable ``emptyDir``: ``HOME``, dbt's target and log paths, so the image may be read-only.
+SCRATCH_DIR = "/tmp"
+#: The dbt container's name in every Job.
+CONTAINER_NAME = "dbt"
+#: The file :func:`write_kubernetes` writes.
+MANIFEST_FILE = "kubernetes.yaml"
+
+_PROFILES_KEY = "profiles.yml"
+_CONFIGMAP_LIMIT = 1024 * 1024  # Kubernetes refuses a ConfigMap over 1 MiB
+_MAX_LABEL = 63
+_HASH_LEN = 8
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_IMAGE = re.compile(r"[^\s\x00-\x1f\x7f]+")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_LEN]
+
+
+def dns_label(*parts: str) -> str:
+    """A DNS-1123 label (an object name) for ``parts`` joined with ``-``, deterministically.
+
+    Lowercase, with ``_`` turned into ``-``, when that alone makes a valid label of at most
+    63 characters; otherwise every other character is replaced, the result is cut, and it
+    ends with ``-`` and eight hex digits of the SHA-256 of the joined original, so two
+    different inputs keep different names.
+
+    >>> dns_label("analytics", "prod", "warehouse_2")
+    'analytics-prod-warehouse-2'
+    >>> dns_label("Analytics")
+    'analytics-94c116ee'
+    """
+    raw = "-".join(parts)
+    simple = raw.replace("_", "-")
+    if len(simple) <= _MAX_LABEL and _DNS_LABEL.fullmatch(simple):
+        return simple
+    cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", simple.lower())).strip("-")
+    head = cleaned[: _MAX_LABEL - _HASH_LEN - 1].rstrip("-")
+    return f"{head}-{_digest(raw)}" if head else _digest(raw)
+
+
+def label_value(text: str) -> str:
+    """``text`` as a Kubernetes label value: unchanged when valid, else cleaned, cut and hashed.
+
+    >>> label_value("analytics")
+    'analytics'
+    """
+    if len(text) <= _MAX_LABEL and _LABEL_VALUE.fullmatch(text):
+        return text
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "-", text)
+    head = cleaned[: _MAX_LABEL - _HASH_LEN - 1]
+    head = re.sub(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$", "", head)
+    return f"{head}-{_digest(text)}" if head else _digest(text)
+
+
+def _check_label_key(key: str) -> bool:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return len(name) <= _MAX_LABEL and bool(_LABEL_NAME.fullmatch(name))
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def _settings(compiled: CompiledProject) -> KubernetesSettings:
+    return compiled.product.manifest.kubernetes
+
+
+def _manifest_file(compiled: CompiledProject) -> str:
+    return str(compiled.product.manifest.path)
+
+
+def _extra_labels(compiled: CompiledProject, reserved: Iterable[str]) -> dict[str, str]:
+    settings = _settings(compiled)
+    taken = set(reserved)
+    out: dict[str, str] = {}
+    for key, value in settings.labels.items():
+        path = f"kubernetes.labels.{key}"
+        if not isinstance(key, str) or not _check_label_key(key):
+            raise ConfigError(
+                f"{key!r} is not a Kubernetes label key ([prefix/]name, name: at most 63 letters, "
+                "digits, '-', '_', '.')",
+                file=_manifest_file(compiled),
+                path=path,
+            )
+        if not isinstance(value, str) or len(value) > _MAX_LABEL or not _LABEL_VALUE.fullmatch(value):
+            raise ConfigError(
+                f"{value!r} is not a Kubernetes label value (at most 63 letters, digits, '-', '_', '.', "
+                "starting and ending with a letter or digit)",
+                file=_manifest_file(compiled),
+                path=path,
+            )
+        if key in taken or key.startswith(f"{LABEL_PREFIX}/"):
+            raise ConfigError(
+                f"label {key!r} is set by floe; choose another key",
+                file=_manifest_file(compiled),
+                path=path,
+            )
+        out[key] = value
+    return out
+
+
+def _base_labels(compiled: CompiledProject, component: str, instance: str) -> dict[str, str]:
+    from floe_hooks._version import __version__
+
+    product = compiled.product
+    labels = {
+        "app.kubernetes.io/name": "dbt",
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": label_value(product.name),
+        "app.kubernetes.io/managed-by": "floe",
+        f"{LABEL_PREFIX}/product": label_value(product.name),
+        f"{LABEL_PREFIX}/version": label_value(__version__),
+    }
+    if product.environment is not None:
+        labels[f"{LABEL_PREFIX}/environment"] = label_value(product.environment)
+    return labels
+
+
+def _base_annotations(compiled: CompiledProject) -> dict[str, str]:
+    product = compiled.product
+    annotations = {
+        f"{LABEL_PREFIX}/product": product.name,
+        f"{LABEL_PREFIX}/manifest": _manifest_file(compiled),
+        f"{LABEL_PREFIX}/profiles-sha256": hashlib.sha256(compiled.profiles_yml.encode("utf-8")).hexdigest(),
+    }
+    if product.environment is not None:
+        annotations[f"{LABEL_PREFIX}/environment"] = product.environment
+    return annotations
+
+
+def _name_parts(compiled: CompiledProject) -> list[str]:
+    product = compiled.product
+    return [product.name] if product.environment is None else [product.name, product.environment]
+
+
+def _configmap(compiled: CompiledProject, name: str, extra: Mapping[str, str]) -> dict[str, Any]:
+    size = len(compiled.profiles_yml.encode("utf-8"))
+    if size > _CONFIGMAP_LIMIT:
+        raise ConfigError(
+            f"profiles.yml is {size} bytes; a Kubernetes ConfigMap holds at most {_CONFIGMAP_LIMIT}",
+            file=_manifest_file(compiled),
+        )
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": _settings(compiled).namespace,
+            "labels": {**extra, **_base_labels(compiled, "dbt-profiles", name)},
+            "annotations": _base_annotations(compiled),
+        },
+        "data": {_PROFILES_KEY: compiled.profiles_yml},
+    }
+
+
+def _secret_path(compute: CompiledCompute, path: str) -> str:
+    field = f"credentials.{path}" if path in compute.compute.credentials else path
+    return f"compute.approved[name={compute.name}].{field}"
+
+
+def _secret_env(compiled: CompiledProject, compute: CompiledCompute) -> list[dict[str, Any]]:
+    """One ``env`` entry per secret binding, from a Kubernetes Secret; never a value."""
+    env: list[dict[str, Any]] = []
+    seen: dict[str, tuple[str | None, str | None]] = {}
+    for binding in compute.secrets:
+        ref = binding.ref
+        if ref.secret is None or ref.key is None:
+            raise ConfigError(
+                f"compute {compute.name!r}: the reference {{env: {ref.env}}} only works locally; a "
+                "Kubernetes Job reads secrets from a Secret: add 'secret: NAME' and 'key: KEY' to this "
+                "reference (keep 'env' for local runs)",
+                file=_manifest_file(compiled),
+                path=_secret_path(compute, binding.path),
+            )
+        source = (ref.secret, ref.key)
+        previous = seen.get(binding.variable)
+        if previous is not None:
+            if previous != source:
+                raise ConfigError(
+                    f"compute {compute.name!r}: two secret fields map to the same variable "
+                    f"{binding.variable} with different Secrets; rename one of them",
+                    file=_manifest_file(compiled),
+                    path=_secret_path(compute, binding.path),
+                )
+            continue
+        seen[binding.variable] = source
+        env.append(
+            {
+                "name": binding.variable,
+                "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}},
+            }
+        )
+    return env
+
+
+def _job(
+    compiled: CompiledProject,
+    compute: CompiledCompute,
+    steps: Sequence[int],
+    configmap: str,
+    extra: Mapping[str, str],
+) -> dict[str, Any]:
+    settings = _settings(compiled)
+    product = compiled.product
+    name = dns_label(*_name_parts(compiled), compute.name)
+    labels = {
+        **extra,
+        **_base_labels(compiled, "dbt-run", name),
+        f"{LABEL_PREFIX}/compute": label_value(compute.name),
+    }
+    annotations = {
+        **_base_annotations(compiled),
+        f"{LABEL_PREFIX}/compute": compute.name,
+        f"{LABEL_PREFIX}/compute-type": compute.compute.type,
+        f"{LABEL_PREFIX}/transforms": ",".join(compute.transforms),
+        f"{LABEL_PREFIX}/run-plan-steps": ",".join(str(step) for step in steps),
+    }
+    if compute.dbt_adapter:
+        annotations[f"{LABEL_PREFIX}/dbt-adapter"] = compute.dbt_adapter
+
+    env: list[dict[str, Any]] = [
+        {"name": "DBT_PROFILES_DIR", "value": PROFILES_DIR},
+        {"name": "DBT_TARGET_PATH", "value": f"{SCRATCH_DIR}/dbt/target"},
+        {"name": "DBT_LOG_PATH", "value": f"{SCRATCH_DIR}/dbt/logs"},
+        {"name": "HOME", "value": SCRATCH_DIR},
+        *_secret_env(compiled, compute),
+    ]
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": settings.image,
+        "command": [
+            "dbt",
+            "run",
+            "--profile",
+            product.name,
+            "--target",
+            compute.name,
+            "--select",
+            *compute.select,
+        ],
+        "env": env,
+        "resources": compute.resources.to_kubernetes(),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+        },
+        "volumeMounts": [
+            {"name": "profiles", "mountPath": PROFILES_DIR, "readOnly": True},
+            {"name": "scratch", "mountPath": SCRATCH_DIR},
+        ],
+    }
+    if settings.image_pull_policy is not None:
+        container["imagePullPolicy"] = settings.image_pull_policy
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": [
+            {
+                "name": "profiles",
+                "configMap": {"name": configmap, "items": [{"key": _PROFILES_KEY, "path": _PROFILES_KEY}]},
+            },
+            {"name": "scratch", "emptyDir": {}},
+        ],
+    }
+    if settings.service_account is not None:
+        pod_spec["serviceAccountName"] = settings.service_account
+    spec: dict[str, Any] = {
+        "backoffLimit": settings.backoff_limit,
+        "template": {"metadata": {"labels": dict(labels)}, "spec": pod_spec},
+    }
+    if settings.ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = settings.ttl_seconds_after_finished
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": settings.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": spec,
+    }
+
+
+def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
+    """The Kubernetes objects of a compiled product: the profiles ConfigMap, then one Job per compute.
+
+    Jobs come in the order their computes first appear in the run plan; computes the run
+    plan does not use get none. Every object carries the product's labels
+    (``app.kubernetes.io/*``, ``floe.dev/product``, ``floe.dev/compute``,
+    ``floe.dev/environment``, ``floe.dev/version``) and the manifest's extra ``labels``.
+
+    :param compiled: from :func:`~floe_hooks.compile_product`.
+    :raises ConfigError: a secret reference with only ``env`` (names the compute and field),
+        an invalid image or extra label, or a ``profiles.yml`` too large for a ConfigMap.
+    """
+    settings = _settings(compiled)
+    if not _IMAGE.fullmatch(settings.image):
+        raise ConfigError(
+            f"{settings.image!r} is not a container image reference (no spaces or control characters)",
+            file=_manifest_file(compiled),
+            path="kubernetes.image",
+        )
+    reserved = [*_base_labels(compiled, "", ""), f"{LABEL_PREFIX}/compute"]
+    extra = _extra_labels(compiled, reserved)
+    configmap_name = dns_label(*_name_parts(compiled), "dbt-profiles")
+    objects = [_configmap(compiled, configmap_name, extra)]
+
+    steps: dict[str, list[int]] = {}
+    for index, step in enumerate(compiled.run_plan, 1):
+        steps.setdefault(step.compute, []).append(index)
+    # compute names are unique and `_` -> `-` is one-to-one on them: Job names are unique too
+    objects.extend(
+        _job(compiled, compiled.compute(name), indexes, configmap_name, extra)
+        for name, indexes in steps.items()
+    )
+    return objects
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+@functools.lru_cache(maxsize=1)
+def _dumper() -> Any:
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        """SafeDumper with multi-line strings as literal blocks (readable profiles.yml diffs)."""
+
+    def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in data else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    _Dumper.add_representer(str, _str)
+    return _Dumper
+
+
+def dump_objects(objects: Sequence[Mapping[str, Any]], *, header: str = "") -> str:
+    """Multi-document YAML: ``---`` before each object, keys sorted, no timestamps.
+
+    The pure-Python safe dumper with a fixed style is used whatever PyYAML was built with,
+    so the bytes depend on the objects only. Every value is emitted as the type it has: a
+    string that looks like YAML syntax (quotes, ``: ``, ``{{``, newlines) stays a string.
+
+    :param header: comment lines (without ``#``) put before the first document.
+    """
+    import yaml
+
+    body = yaml.dump_all(
+        [dict(obj) for obj in objects],
+        Dumper=_dumper(),
+        explicit_start=True,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+        indent=2,
+    )
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comments + str(body)
+
+
+def render_kubernetes(compiled: CompiledProject) -> str:
+    """The Kubernetes objects of ``compiled`` as one multi-document YAML text (``kubectl apply -f``)."""
+    product = compiled.product
+    env = f" (environment {product.environment})" if product.environment else ""
+    header = (
+        f"Generated by `floe k8s` from {product.path.name}{env}. Do not edit: change the manifests\n"
+        "and generate again. Jobs are immutable: `kubectl replace --force -f` (or delete, then apply)\n"
+        "re-runs them. Secrets are read from Kubernetes Secrets; none is in this file."
+    )
+    return dump_objects(kubernetes_objects(compiled), header=header)
+
+
+def default_k8s_dir(floe_yaml: str | os.PathLike[str]) -> Path:
+    """``target/floe/k8s`` beside ``floe.yaml``."""
+    return Path(floe_yaml).parent / "target" / "floe" / "k8s"
+
+
+def write_kubernetes(compiled: CompiledProject, out_dir: str | os.PathLike[str]) -> Path:
+    """Write :func:`render_kubernetes` to ``out_dir/kubernetes.yaml`` atomically; return the path.
+
+    The text is rendered (and every check done) before anything is written.
+
+    :raises ConfigError: bad input, or the directory cannot be written.
+    """
+    from floe_hooks._atomic import write_atomic
+
+    text = render_kubernetes(compiled)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return write_atomic(out / MANIFEST_FILE, text)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write Kubernetes manifests: {exc.strerror or exc}", file=str(out)
+        ) from None
