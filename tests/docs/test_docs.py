@@ -1,0 +1,222 @@
+"""The plugin author's documentation stays true to the code.
+
+* docs/hooks.md has one section per hookspec, titled with its exact signature, with
+  an example hookimpl; a hook added to or removed from floe_hooks.hookspecs without
+  the page following fails here.
+* docs/lifecycle.md says when every hook fires.
+* docs/writing-plugins.md is executable: its files are written out, "installed"
+  (a dist-info with the entry points of its setup.cfg, as pip would leave), listed by
+  ``floe plugins``, run through the contract suite, and compiled into a profile.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from floe_hooks import hookspecs
+
+DOCS = Path(__file__).parents[2] / "docs"
+HOOKS_MD = DOCS / "hooks.md"
+LIFECYCLE_MD = DOCS / "lifecycle.md"
+WRITING_MD = DOCS / "writing-plugins.md"
+
+_TITLE = re.compile(r"^## (?P<name>[a-z_]+)\((?P<args>[^)]*)\)(?: -> (?P<ret>.+))?$", re.MULTILINE)
+_FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def hookspec_names() -> list[str]:
+    """Every function marked as a hookspec in floe_hooks.hookspecs."""
+    return sorted(
+        name
+        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        if getattr(function, "floe_spec", None) is not None
+    )
+
+
+def documented() -> dict[str, tuple[list[str], str]]:
+    """Section title -> (argument names, section body) from docs/hooks.md."""
+    text = HOOKS_MD.read_text(encoding="utf-8")
+    titles = list(_TITLE.finditer(text))
+    sections: dict[str, tuple[list[str], str]] = {}
+    for index, match in enumerate(titles):
+        end = titles[index + 1].start() if index + 1 < len(titles) else len(text)
+        args = [a.strip() for a in match["args"].split(",") if a.strip()]
+        assert match["name"] not in sections, f"hook {match['name']} documented twice"
+        sections[match["name"]] = (args, text[match.end() : end])
+    return sections
+
+
+def test_the_hookspec_module_declares_its_hooks() -> None:
+    assert hookspec_names() == sorted(hookspecs.REQUIRED_HOOKS + hookspecs.OPTIONAL_HOOKS)
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_every_hookspec_has_a_section(hook: str) -> None:
+    assert hook in documented(), f"docs/hooks.md has no '## {hook}(...)' section"
+
+
+def test_every_section_documents_an_existing_hook() -> None:
+    stale = sorted(set(documented()) - set(hookspec_names()))
+    assert not stale, f"docs/hooks.md documents hooks that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_section_title_has_the_hookspecs_signature(hook: str) -> None:
+    args, _ = documented()[hook]
+    expected = list(inspect.signature(getattr(hookspecs, hook)).parameters)
+    assert args == expected, f"'## {hook}({', '.join(args)})' should be '## {hook}({', '.join(expected)})'"
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_section_describes_every_argument(hook: str) -> None:
+    args, body = documented()[hook]
+    for arg in args:
+        assert f"`{arg}`" in body, f"the {hook} section does not describe argument {arg!r}"
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_section_has_a_valid_example_hookimpl(hook: str) -> None:
+    _, body = documented()[hook]
+    examples = [m["body"] for m in _FENCE.finditer(body) if m["lang"] == "python"]
+    implementing = [code for code in examples if f"def {hook}(" in code and "@hookimpl" in code]
+    assert implementing, f"the {hook} section has no python example with '@hookimpl def {hook}('"
+    for code in implementing:
+        tree = ast.parse(code)
+        (function,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == hook]
+        offered = set(inspect.signature(getattr(hookspecs, hook)).parameters)
+        taken = {a.arg for a in function.args.args}
+        assert taken <= offered, f"the {hook} example takes {sorted(taken - offered)}, not offered"
+
+
+@pytest.mark.parametrize("hook", hookspec_names())
+def test_lifecycle_says_when_each_hook_fires(hook: str) -> None:
+    assert f"`{hook}`" in LIFECYCLE_MD.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- the tutorial, executed
+
+
+def tutorial_files() -> dict[str, str]:
+    """Code blocks of writing-plugins.md whose first line is ``# <path>``, by path."""
+    files: dict[str, str] = {}
+    for match in _FENCE.finditer(WRITING_MD.read_text(encoding="utf-8")):
+        first = match["body"].partition("\n")[0]
+        path = first.removeprefix("# ").strip()
+        if first.startswith("# ") and re.fullmatch(r"[\w./-]+\.(py|toml|cfg|yaml)", path):
+            files[path] = match["body"]
+    return files
+
+
+def floe_command() -> list[str]:
+    script = Path(sys.executable).with_name("floe")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from floe_hooks.cli import run; run()"]
+
+
+@pytest.fixture(scope="module")
+def installed_tutorial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The tutorial's distribution written out and laid into a site folder as pip would."""
+    root = tmp_path_factory.mktemp("tutorial")
+    for relative, content in tutorial_files().items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+    dist = root / "floe-compute-sqlite"
+    setup = configparser.ConfigParser()
+    setup.read(dist / "setup.cfg")
+    name, version = setup["metadata"]["name"], setup["metadata"]["version"]
+    site = root / "site"
+    shutil.copytree(dist / "floe_compute_sqlite", site / "floe_compute_sqlite")
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    entry_points = configparser.ConfigParser()
+    for group, lines in setup["options.entry_points"].items():
+        entry_points[group] = dict(line.split("=", 1) for line in lines.strip().splitlines())
+    with open(info / "entry_points.txt", "w", encoding="utf-8") as handle:
+        entry_points.write(handle)
+    env = {**os.environ, "PYTHONPATH": str(site), "FLOE_STRICT_PLUGINS": ""}
+    return root, env
+
+
+def test_tutorial_has_every_file_it_describes() -> None:
+    assert set(tutorial_files()) == {
+        "floe-compute-sqlite/pyproject.toml",
+        "floe-compute-sqlite/setup.cfg",
+        "floe-compute-sqlite/floe_compute_sqlite/__init__.py",
+        "floe-compute-sqlite/tests/test_contract.py",
+        "manifest.yaml",
+        "floe.yaml",
+    }
+
+
+def test_tutorial_plugin_is_listed_by_floe_plugins(installed_tutorial: tuple[Path, dict[str, str]]) -> None:
+    root, env = installed_tutorial
+    result = subprocess.run(
+        [*floe_command(), "plugins", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)["plugins"]}
+    assert rows["sqlite"]["status"] == "ok"
+    assert rows["sqlite"]["distribution"] == "floe-compute-sqlite"
+    assert rows["sqlite"]["compute_types"] == ["sqlite"]
+
+
+def test_tutorial_plugin_passes_the_contract_suite(installed_tutorial: tuple[Path, dict[str, str]]) -> None:
+    root, env = installed_tutorial
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "floe-compute-sqlite/tests", "-p", "no:cacheprovider", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    passed = re.search(r"(\d+) passed", result.stdout)
+    assert passed is not None, result.stdout
+    assert int(passed.group(1)) >= 15
+    assert "failed" not in result.stdout.splitlines()[-1]
+
+
+def test_tutorial_manifest_compiles_with_the_plugin(installed_tutorial: tuple[Path, dict[str, str]]) -> None:
+    root, env = installed_tutorial
+    result = subprocess.run(
+        [*floe_command(), "compile", "floe.yaml"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    profiles = yaml.safe_load((root / "target/floe/profiles.yml").read_text())
+    assert profiles["analytics"]["outputs"]["local"] == {
+        "type": "sqlite",
+        "threads": 1,
+        "database": "database",
+        "schema": "main",
+        "schemas_and_paths": {"main": "warehouse/analytics.db"},
+        "schema_directory": "warehouse",
+    }
