@@ -10,9 +10,10 @@
 What is emitted, per product (and environment):
 
 - one ``ConfigMap`` holding the compiled ``profiles.yml`` (every approved compute's dbt output);
-- one ``Job`` per compute that the run plan uses, running
-  ``dbt run --profile <product> --target <compute> --select <its transforms>`` in the manifest's
-  image, with the plugin's :class:`~floe_hooks.ResourceSpec` as the container's requests and
+- one ``Job`` per step of the run plan, that is one per compute the plan uses (a plan that
+  comes back to a compute, ``a, b, a``, gets one Job per visit, so the order stays expressible),
+  running ``dbt run --profile <product> --target <compute> --select <its transforms>`` in the
+  manifest's image, with the plugin's :class:`~floe_hooks.ResourceSpec` as the container's requests and
   limits, the ConfigMap mounted at :data:`PROFILES_DIR` (``DBT_PROFILES_DIR``), and every secret
   the compute needs as an ``env`` entry taken from a Kubernetes Secret (``secretKeyRef``).
 
@@ -20,6 +21,11 @@ Settings come from the manifest's ``kubernetes:`` block (:class:`~floe_hooks.Kub
 A secret reference with only ``{env: VAR}`` cannot reach a pod: it is a :class:`ConfigError`
 naming the compute and field, and nothing is written. No secret value ever appears: profiles
 hold ``env_var()`` templates and Jobs hold references.
+
+Jobs carry a ``floe.dev/step`` label (1, 2, ...) and a ``floe.dev/after`` annotation naming
+the Job of the previous step: ``kubectl apply -f`` starts every Job at once, so when a later
+step reads what an earlier one wrote, apply them step by step (``-l floe.dev/step=1``, wait,
+then the next; ``docs/kubernetes.md``).
 
 Names are DNS-1123 labels: ``<product>[-<env>]-<compute>`` lowercased with ``_`` turned into
 ``-``; a name that needs any other change, or is longer than 63 characters, is cut and ends
@@ -31,6 +37,7 @@ gives the same bytes, so the file diffs cleanly in GitOps.
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import os
@@ -42,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from floe_hooks.errors import ConfigError
 
 if TYPE_CHECKING:
-    from floe_hooks.compile import CompiledCompute, CompiledProject
+    from floe_hooks.compile import CompiledCompute, CompiledProject, RunStep
     from floe_hooks.manifest import KubernetesSettings
 
 __all__ = [
@@ -270,26 +277,31 @@ def _secret_env(compiled: CompiledProject, compute: CompiledCompute) -> list[dic
 
 def _job(
     compiled: CompiledProject,
-    compute: CompiledCompute,
-    steps: Sequence[int],
+    step: RunStep,
+    index: int,
+    name: str,
+    after: str | None,
     configmap: str,
     extra: Mapping[str, str],
 ) -> dict[str, Any]:
     settings = _settings(compiled)
     product = compiled.product
-    name = dns_label(*_name_parts(compiled), compute.name)
+    compute = compiled.compute(step.compute)
     labels = {
         **extra,
         **_base_labels(compiled, "dbt-run", name),
         f"{LABEL_PREFIX}/compute": label_value(compute.name),
+        f"{LABEL_PREFIX}/step": str(index),
     }
     annotations = {
         **_base_annotations(compiled),
         f"{LABEL_PREFIX}/compute": compute.name,
         f"{LABEL_PREFIX}/compute-type": compute.compute.type,
-        f"{LABEL_PREFIX}/transforms": ",".join(compute.transforms),
-        f"{LABEL_PREFIX}/run-plan-steps": ",".join(str(step) for step in steps),
+        f"{LABEL_PREFIX}/transforms": ",".join(step.transforms),
+        f"{LABEL_PREFIX}/steps": str(len(compiled.run_plan)),
     }
+    if after is not None:
+        annotations[f"{LABEL_PREFIX}/after"] = after
     if compute.dbt_adapter:
         annotations[f"{LABEL_PREFIX}/dbt-adapter"] = compute.dbt_adapter
 
@@ -311,7 +323,7 @@ def _job(
             "--target",
             compute.name,
             "--select",
-            *compute.select,
+            *step.select,
         ],
         "env": env,
         "resources": compute.resources.to_kubernetes(),
@@ -362,12 +374,14 @@ def _job(
 
 
 def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
-    """The Kubernetes objects of a compiled product: the profiles ConfigMap, then one Job per compute.
+    """The Kubernetes objects of a compiled product: the profiles ConfigMap, then the Jobs.
 
-    Jobs come in the order their computes first appear in the run plan; computes the run
-    plan does not use get none. Every object carries the product's labels
-    (``app.kubernetes.io/*``, ``floe.dev/product``, ``floe.dev/compute``,
-    ``floe.dev/environment``, ``floe.dev/version``) and the manifest's extra ``labels``.
+    One Job per run-plan step, in plan order: one per compute the plan uses, unless the
+    plan comes back to a compute (then that compute's Jobs end in ``-step<N>``). Computes
+    the plan does not use get none. Every object carries the product's labels
+    (``app.kubernetes.io/*``, ``floe.dev/product``, ``floe.dev/environment``,
+    ``floe.dev/version``; Jobs also ``floe.dev/compute`` and ``floe.dev/step``) and the
+    manifest's extra ``labels``.
 
     :param compiled: from :func:`~floe_hooks.compile_product`.
     :raises ConfigError: a secret reference with only ``env`` (names the compute and field),
@@ -385,14 +399,19 @@ def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
     configmap_name = dns_label(*_name_parts(compiled), "dbt-profiles")
     objects = [_configmap(compiled, configmap_name, extra)]
 
-    steps: dict[str, list[int]] = {}
+    counts = collections.Counter(step.compute for step in compiled.run_plan)
+    taken: set[str] = set()
+    after: str | None = None
     for index, step in enumerate(compiled.run_plan, 1):
-        steps.setdefault(step.compute, []).append(index)
-    # compute names are unique and `_` -> `-` is one-to-one on them: Job names are unique too
-    objects.extend(
-        _job(compiled, compiled.compute(name), indexes, configmap_name, extra)
-        for name, indexes in steps.items()
-    )
+        parts = [*_name_parts(compiled), step.compute]
+        if counts[step.compute] > 1:  # the plan comes back to this compute: one Job per visit
+            parts.append(f"step{index}")
+        name = dns_label(*parts)
+        if name in taken:  # `a` at step 1 vs a compute `a_step1`: keep both, distinctly
+            name = dns_label(*parts, "")
+        taken.add(name)
+        objects.append(_job(compiled, step, index, name, after, configmap_name, extra))
+        after = name
     return objects
 
 
