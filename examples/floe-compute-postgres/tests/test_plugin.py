@@ -192,3 +192,20 @@ def test_driver_is_not_imported_by_loading_the_plugin() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_listed_by_floe_plugins() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    floe = Path(sys.executable).with_name("floe")
+    out = subprocess.run(
+        [str(floe), "plugins", "--format", "json"], capture_output=True, text=True, check=False
+    )
+    rows = {row["name"]: row for row in json.loads(out.stdout)["plugins"]}
+    assert rows["postgres"]["status"] == "ok"
+    assert rows["postgres"]["distribution"] == "floe-compute-postgres"
+    assert rows["postgres"]["dbt_adapter"] == "dbt-postgres>=1.9,<2"
+    assert out.returncode == 0, out.stderr
