@@ -275,6 +275,51 @@ def _secret_env(compiled: CompiledProject, compute: CompiledCompute) -> list[dic
     return env
 
 
+# DuckDB units: k/M/G/T (with or without B) are powers of 1000, KiB/MiB/GiB/TiB of 1024.
+_DUCKDB_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgt])(i?)b?|bytes?|b)?\s*", re.IGNORECASE)
+_DUCKDB_POWER = {"k": 1, "m": 2, "g": 3, "t": 4}
+
+
+def _duckdb_bytes(text: str) -> int | None:
+    """Bytes of a DuckDB size (``4GB``, ``384MiB``); None for what it cannot tell (``75%``)."""
+    match = _DUCKDB_SIZE.fullmatch(text)
+    if match is None:
+        return None
+    number, unit, binary = match.groups()
+    power = _DUCKDB_POWER[unit.lower()] if unit else 0
+    return int(float(number) * (1024 if binary else 1000) ** power)
+
+
+def _check_engine_memory(compiled: CompiledProject, compute: CompiledCompute) -> None:
+    """An in-pod engine must not be allowed more memory than the pod: the kernel kills it first.
+
+    Only DuckDB runs inside the dbt pod among the engines floe knows; a server engine's
+    memory lives elsewhere. The check belongs to Kubernetes output: on a laptop the pod
+    limit means nothing.
+    """
+    profile = compute.profile
+    settings = profile.get("settings")
+    if profile.get("type") != "duckdb" or not isinstance(settings, Mapping):
+        return
+    limit = settings.get("memory_limit")
+    engine = _duckdb_bytes(limit) if isinstance(limit, str) else None
+    pod = compute.resources.memory_limit_bytes
+    if engine is not None and engine > pod:
+        given = getattr(compute.compute.config, "settings", None)
+        field = (
+            "settings.memory_limit"
+            if isinstance(given, Mapping) and "memory_limit" in given
+            else "memory_limit"
+        )
+        raise ConfigError(
+            f"DuckDB's memory_limit {limit} is more than the pod's memory limit "
+            f"{compute.resources.memory_limit}: the pod would be OOM-killed before DuckDB spills to disk; "
+            "lower memory_limit (or leave it unset: 75% of the pod's limit) or raise the compute's resources",
+            file=_manifest_file(compiled),
+            path=f"compute.approved[name={compute.name}].config.{field}",
+        )
+
+
 def _job(
     compiled: CompiledProject,
     step: RunStep,
@@ -287,6 +332,7 @@ def _job(
     settings = _settings(compiled)
     product = compiled.product
     compute = compiled.compute(step.compute)
+    _check_engine_memory(compiled, compute)
     labels = {
         **extra,
         **_base_labels(compiled, "dbt-run", name),
@@ -385,7 +431,8 @@ def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
 
     :param compiled: from :func:`~floe_hooks.compile_product`.
     :raises ConfigError: a secret reference with only ``env`` (names the compute and field),
-        an invalid image or extra label, or a ``profiles.yml`` too large for a ConfigMap.
+        a DuckDB ``memory_limit`` above the pod's memory limit, an invalid image or extra
+        label, or a ``profiles.yml`` too large for a ConfigMap.
     """
     settings = _settings(compiled)
     if not _IMAGE.fullmatch(settings.image):
