@@ -425,7 +425,7 @@ class _Resolver:
                 )
                 message = (
                     f"the plugin for type {compute_type!r}, entry point {failed.name!r}{source}, failed to "
-                    f"load: {failed.reason}; fix or reinstall it (`floe plugins` shows every plugin)"
+                    f"load: {failed.reason}; fix or reinstall it (see: floe plugins)"
                 )
             raise _relocate(ConfigError(message, path="type"), layers) from None
         except PluginConflictError as exc:

@@ -179,7 +179,7 @@ class TestManifestRules:
             assert error(lambda: load_manifest(path, manager=manager)) == (
                 "manifest.yaml: compute.approved[0]: the plugin for type 'broken', entry point 'broken' "
                 "(from floe-compute-broken 3.1), failed to load: import failed: ImportError: no driver; "
-                "fix or reinstall it (`floe plugins` shows every plugin)"
+                "fix or reinstall it (see: floe plugins)"
             )
         finally:
             sys.path.remove(str(site))
