@@ -1,0 +1,175 @@
+"""Fixtures for the Kubernetes output: temporary products, a fake server compute, schema validation."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import kubernetes_validate
+import pytest
+import yaml
+
+from floe_hooks import (
+    FLOE_API_VERSION,
+    ConnectionResult,
+    PluginManager,
+    PluginMetadata,
+    ResourceSpec,
+    hookimpl,
+    profile_secret,
+    set_plugin_manager,
+)
+from floe_hooks.compile import CompiledProject, compile_product
+from floe_hooks.manifest import load_product
+
+#: The Kubernetes versions every emitted object must validate against (strict schemas).
+K8S_VERSIONS = ("1.30", "1.37")
+
+
+@attrs.frozen
+class WarehouseConfig:
+    """Config of the fake server compute (``fakewh``) that needs a password."""
+
+    host: str
+    user: str = "floe"
+
+
+def _fake_warehouse() -> object:
+    @hookimpl
+    def plugin_metadata() -> PluginMetadata:
+        return PluginMetadata(
+            name="fakewh",
+            version="1.0",
+            floe_api_version=FLOE_API_VERSION,
+            compute_types=("fakewh",),
+            dbt_adapter="dbt-postgres>=1.9",
+            config_class=WarehouseConfig,
+        )
+
+    @hookimpl
+    def generate_profile(compute: Any) -> dict[str, Any]:
+        return {
+            "type": "postgres",
+            "host": compute.config.host,
+            "user": compute.config.user,
+            "password": profile_secret(compute, "password"),
+            "threads": compute.threads or 2,
+        }
+
+    @hookimpl
+    def validate_connection() -> ConnectionResult:
+        return ConnectionResult(status="healthy", latency_ms=0.1)
+
+    @hookimpl
+    def resource_requirements(compute: Any) -> ResourceSpec:
+        return ResourceSpec.resolve(compute.resources, default="small")
+
+    module = types.ModuleType("fixture_fakewh")  # a module, as pluggy's subset callers want
+    module.plugin_metadata = plugin_metadata  # type: ignore[attr-defined]
+    module.generate_profile = generate_profile  # type: ignore[attr-defined]
+    module.validate_connection = validate_connection  # type: ignore[attr-defined]
+    module.resource_requirements = resource_requirements  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def pm() -> PluginManager:
+    """The installed plugins (floe_duckdb through its entry point) plus the fake ``fakewh``."""
+    manager = PluginManager(strict=False)
+    manager.register(_fake_warehouse(), name="fakewh")
+    return manager
+
+
+class K8sProject:
+    """A temporary folder holding ``manifest.yaml`` and ``floe.yaml``, compiled on demand."""
+
+    def __init__(self, root: Path, pm: PluginManager) -> None:
+        self.root = root
+        self.pm = pm
+
+    def write(
+        self,
+        manifest: Mapping[str, Any],
+        transforms: Iterable[Mapping[str, Any]] = ({"name": "marts", "path": "models/marts"},),
+        *,
+        name: str = "analytics",
+    ) -> Path:
+        """Write both files from plain data; return the floe.yaml path (relative to the root)."""
+        (self.root / "manifest.yaml").write_text(yaml.safe_dump(dict(manifest), sort_keys=False))
+        product = {"name": name, "platform": "manifest.yaml", "transforms": [dict(t) for t in transforms]}
+        (self.root / "floe.yaml").write_text(yaml.safe_dump(product, sort_keys=False))
+        return Path("floe.yaml")
+
+    def compile(self, env: str | None = None) -> CompiledProject:
+        """Load and compile ``floe.yaml`` the way ``floe k8s`` does."""
+        return compile_product(load_product("floe.yaml", env=env, manager=self.pm), manager=self.pm)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pm: PluginManager) -> K8sProject:
+    """A project folder that is also the working directory (messages show short paths)."""
+    monkeypatch.chdir(tmp_path)
+    set_plugin_manager(pm)  # `floe k8s` in-process uses the same plugins (reset by tests/conftest.py)
+    return K8sProject(tmp_path, pm)
+
+
+def two_computes(**extra: Any) -> dict[str, Any]:
+    """A manifest with a DuckDB compute and a password-protected ``fakewh`` compute."""
+    manifest: dict[str, Any] = {
+        "version": 1,
+        "compute": {
+            "default": "warehouse",
+            "approved": [
+                {
+                    "name": "lake",
+                    "type": "duckdb",
+                    "threads": 2,
+                    "config": {"path": "lake.duckdb"},
+                    "resources": "medium",
+                },
+                {
+                    "name": "warehouse",
+                    "type": "fakewh",
+                    "config": {"host": "db.internal"},
+                    "credentials": {
+                        "password": {"env": "WH_PASSWORD", "secret": "wh-creds", "key": "password"}
+                    },
+                },
+            ],
+        },
+        "kubernetes": {"image": "registry.example/dbt:1.11", "namespace": "data"},
+    }
+    manifest.update(extra)
+    return manifest
+
+
+TWO_TRANSFORMS = (
+    {"name": "staging", "path": "models/staging", "compute": "lake"},
+    {"name": "marts", "path": "models/marts"},
+)
+
+
+def validate(obj: Mapping[str, Any], version: str) -> None:
+    """Strict schema validation: unknown fields, wrong types and missing required fields fail."""
+    kubernetes_validate.validate(dict(obj), version, strict=True)
+
+
+def jobs(objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The Jobs among ``objects``, in order."""
+    return [o for o in objects if o["kind"] == "Job"]
+
+
+def container(job: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The one container of a Job's pod."""
+    containers = job["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]  # type: ignore[no-any-return]
+
+
+def profiles(objects: Iterable[Mapping[str, Any]]) -> Any:
+    """The parsed ``profiles.yml`` of the ConfigMap among ``objects``."""
+    (configmap,) = [o for o in objects if o["kind"] == "ConfigMap"]
+    return yaml.safe_load(configmap["data"]["profiles.yml"])
