@@ -1,0 +1,148 @@
+"""The YAML reader agrees with yaml.safe_load; plugin "
+"failures during compile are located; the example compiles."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import yaml
+
+from floe_hooks import (
+    FLOE_API_VERSION,
+    ConfigError,
+    PluginContractError,
+    PluginManager,
+    PluginMetadata,
+    ResourceSpec,
+    compile_file,
+    compile_product,
+    hookimpl,
+    load_product,
+)
+from floe_hooks._yaml import read_yaml
+
+from .conftest import Project, error
+
+DOCUMENTS = [
+    "a: 1\nb: [1, 2.5, true, null, ~, 2026-01-01, '3', 0x10, .inf]\nc: {d: e}\n",
+    "base: &base {x: 1, y: [1, 2]}\ncopy: *base\nmerged: {<<: *base, z: 3}\n",
+    "list: &l [a, b]\nagain: *l\n'1': a\n1: b\n",
+    "text: |\n  multi\n  line\nfolded: >\n  one\n  two\n",
+    "",
+    "- just\n- a list\n",
+]
+
+
+@pytest.mark.parametrize("text", DOCUMENTS)
+def test_reader_agrees_with_safe_load(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text(text)
+    assert read_yaml(path, "f.yaml") == yaml.safe_load(text)
+
+
+def test_reader_refuses_duplicates_inside_merged_mappings(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("base: &b {x: 1}\nm: {<<: *b, y: 1, y: 2}\n")
+    assert error(lambda: read_yaml(path, "f.yaml")) == "f.yaml: line 2, column 19: duplicate key 'y'"
+
+
+def test_reader_refuses_python_tags(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("x: !!python/object/apply:os.system ['true']\n")
+    assert error(lambda: read_yaml(path, "f.yaml")).startswith(
+        "f.yaml: line 1, column 4: could not determine a constructor for the tag"
+    )
+
+
+def _plugin(profile: object = None, raises: Exception | None = None) -> types.ModuleType:
+    @hookimpl
+    def plugin_metadata() -> PluginMetadata:
+        return PluginMetadata(
+            name="odd", version="1", floe_api_version=FLOE_API_VERSION, compute_types=("odd",)
+        )
+
+    @hookimpl
+    def generate_profile() -> object:
+        if raises is not None:
+            raise raises
+        return profile
+
+    @hookimpl
+    def validate_connection() -> None:
+        return None
+
+    @hookimpl
+    def resource_requirements() -> ResourceSpec:
+        return ResourceSpec.preset("small")
+
+    module = types.ModuleType("fixture_odd")
+    for function in (plugin_metadata, generate_profile, validate_connection, resource_requirements):
+        setattr(module, function.__name__, function)
+    return module
+
+
+@pytest.fixture
+def odd_product(project: Project) -> Path:
+    project.write(
+        "manifest.yaml",
+        "compute:\n  approved: [duckdb, {name: weird, type: odd, config: {a: 1}}]\n  default: duckdb\n",
+    )
+    return project.product()
+
+
+def test_a_config_error_from_a_plugin_is_located_in_the_manifest(odd_product: Path) -> None:
+    pm = PluginManager(strict=False)
+    pm.register(_plugin(raises=ConfigError("must be set with b", path="config.a")), name="odd")
+    product = load_product(odd_product, manager=pm)
+    assert error(lambda: compile_product(product, manager=pm)) == (
+        "manifest.yaml: compute.approved[name=weird].config.a: must be set with b"
+    )
+
+
+def test_a_profile_that_is_not_yaml_data_breaks_the_contract(odd_product: Path) -> None:
+    pm = PluginManager(strict=False)
+    pm.register(_plugin(profile={"type": "odd", "when": object()}), name="odd")
+    product = load_product(odd_product, manager=pm)
+    with pytest.raises(
+        PluginContractError, match=r"generate_profile for compute 'weird': profile.when is a object"
+    ):
+        compile_product(product, manager=pm)
+
+
+def test_untyped_plugin_config_is_kept_as_a_mapping(odd_product: Path) -> None:
+    pm = PluginManager(strict=False)
+    pm.register(_plugin(profile={"type": "odd"}), name="odd")
+    compiled = compile_product(load_product(odd_product, manager=pm), manager=pm)
+    assert compiled.compute("weird").compute.config == {"a": 1}
+    assert compiled.artifacts["computes"]["weird"]["dbt_adapter"] is None
+
+
+def test_the_quickstart_example_compiles(tmp_path: Path, installed_pm: PluginManager) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+    root = tmp_path / "quickstart"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    for env in (None, "dev", "prod"):
+        compiled = compile_file(root / "floe.yaml", env=env, manager=installed_pm)
+        assert [(s.compute, s.select) for s in compiled.run_plan] == [
+            ("ingest", ("path:models/staging",)),
+            ("warehouse", ("path:models/marts",)),
+        ]
+    assert (root / "target" / "floe" / "profiles.yml").is_file()
+    prod = yaml.safe_load((root / "target" / "floe" / "profiles.yml").read_text())["quickstart"]["outputs"]
+    assert prod["warehouse"]["threads"] == 8
+    assert prod["warehouse"]["attach"] == [{"path": "ingest.duckdb", "alias": "ingest", "read_only": True}]
+
+
+def test_importing_floe_hooks_loads_neither_yaml_nor_cattrs() -> None:
+    code = (
+        "import sys, floe_hooks; floe_hooks.__all__; "
+        "print(sorted(m for m in ('yaml', 'cattrs', 'floe_hooks.manifest', "
+        "'floe_hooks.compile') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
