@@ -110,7 +110,9 @@ def make_compute(
     return structure_compute(data, manager.config_class)
 
 
-def _imports_of(module: object) -> list[str]:
+def _imports_of(plugin: object) -> list[str]:
+    """Modules imported by the source of ``plugin``'s module (a plugin object's class's module)."""
+    module = plugin if inspect.ismodule(plugin) else inspect.getmodule(type(plugin))
     try:
         source = inspect.getsource(module)  # type: ignore[arg-type]
     except (OSError, TypeError):
