@@ -76,6 +76,7 @@ if TYPE_CHECKING:
         write_outputs,
     )
     from floe_hooks.health import check_health
+    from floe_hooks.kubernetes import kubernetes_objects, render_kubernetes, write_kubernetes
     from floe_hooks.manifest import (
         KubernetesSettings,
         Manifest,
@@ -133,6 +134,10 @@ __all__ = [
     "compile_product",
     "compile_file",
     "write_outputs",
+    # Kubernetes Jobs (lazy)
+    "kubernetes_objects",
+    "render_kubernetes",
+    "write_kubernetes",
     "manifest_schema",
     "product_schema",
     # health checks
@@ -168,6 +173,9 @@ _LAZY = {
     "compile_product": "floe_hooks.compile",
     "compile_file": "floe_hooks.compile",
     "write_outputs": "floe_hooks.compile",
+    "kubernetes_objects": "floe_hooks.kubernetes",
+    "render_kubernetes": "floe_hooks.kubernetes",
+    "write_kubernetes": "floe_hooks.kubernetes",
     "manifest_schema": "floe_hooks.schema",
     "product_schema": "floe_hooks.schema",
 }
