@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render and write (or print) the manifests; say how to apply them."""
     from floe_hooks.compile import compile_product
-    from floe_hooks.kubernetes import default_k8s_dir, render_kubernetes, write_kubernetes
+    from floe_hooks.kubernetes import default_k8s_dir, kubernetes_objects, render_kubernetes, write_kubernetes
     from floe_hooks.manifest import load_product
 
     product = load_product(args.floe_yaml, env=args.env)
@@ -46,10 +46,20 @@ def run(args: argparse.Namespace) -> int:
     secrets = sorted(
         {f"{b.ref.secret}/{b.ref.key}" for c in compiled.computes if c.name in used for b in c.secrets}
     )
+    namespace = product.manifest.kubernetes.namespace
     if secrets:
+        print(f"needs Kubernetes Secrets (name/key) in namespace {namespace}: {', '.join(secrets)}")
+    jobs = [o["metadata"]["name"] for o in kubernetes_objects(compiled) if o["kind"] == "Job"]
+    if len(jobs) == 1:
+        print(f"apply: kubectl apply -f {path}")
+        return 0
+    print(
+        "apply step by step (a step may read what an earlier one wrote; `kubectl apply -f` alone starts all):"
+    )
+    print(f"  kubectl apply -f {path} -l app.kubernetes.io/component=dbt-profiles")
+    for step, job in enumerate(jobs, 1):
         print(
-            f"needs Kubernetes Secrets (name/key) in namespace {product.manifest.kubernetes.namespace}: "
-            f"{', '.join(secrets)}"
+            f"  kubectl apply -f {path} -l floe.dev/step={step} && "
+            f"kubectl wait -n {namespace} --for=condition=complete --timeout=6h job/{job}"
         )
-    print(f"apply: kubectl apply -f {path}")
     return 0

@@ -205,3 +205,29 @@ def test_a_percentage_memory_limit_is_left_to_duckdb(project: K8sProject) -> Non
     project.write(_lake("small", memory_limit="60%"), TWO_TRANSFORMS)
     objects = kubernetes_objects(project.compile())
     assert profiles(objects)["analytics"]["outputs"]["lake"]["settings"]["memory_limit"] == "60%"
+
+
+def test_the_command_says_how_to_apply_step_by_step(
+    project: K8sProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from floe_hooks.cli import main
+
+    project.write(two_computes(), TWO_TRANSFORMS)
+    assert main(["k8s", "floe.yaml", "--out", "k8s"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "wrote k8s/kubernetes.yaml"
+    assert lines[1] == "needs Kubernetes Secrets (name/key) in namespace data: wh-creds/password"
+    assert lines[3:] == [
+        "  kubectl apply -f k8s/kubernetes.yaml -l app.kubernetes.io/component=dbt-profiles",
+        "  kubectl apply -f k8s/kubernetes.yaml -l floe.dev/step=1 && "
+        "kubectl wait -n data --for=condition=complete --timeout=6h job/analytics-lake",
+        "  kubectl apply -f k8s/kubernetes.yaml -l floe.dev/step=2 && "
+        "kubectl wait -n data --for=condition=complete --timeout=6h job/analytics-warehouse",
+    ]
+
+    project.write(two_computes(), [TWO_TRANSFORMS[0]])
+    assert main(["k8s", "floe.yaml", "--out", "k8s"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "wrote k8s/kubernetes.yaml",
+        "apply: kubectl apply -f k8s/kubernetes.yaml",
+    ]
