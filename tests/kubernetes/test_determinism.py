@@ -151,5 +151,5 @@ def test_the_command_writes_the_same_bytes_it_prints(
     path = Path("target/floe/k8s/kubernetes.yaml")
     assert path.read_text() == printed
     assert f"wrote {path}" in out
-    assert f"apply: kubectl apply -f {path}" in out
+    assert f"kubectl apply -f {path}" in out
     assert "wh-creds/password" in out
