@@ -1,0 +1,722 @@
+"""Run every benchmark of design.md's performance budget, side by side, and write a JSON result.
+
+    python benchmarks/run.py                 # the published figures (a few minutes)
+    python benchmarks/run.py --quick         # fewer runs (about a minute; tox -e bench)
+    python benchmarks/run.py --json out.json # default: benchmarks/results/latest.json
+    python benchmarks/run.py --only cold_start dispatch
+
+Measure in a non-editable install (``pip install .``): an editable install adds an
+import hook to every interpreter start and distorts cold start. Every command is timed
+in a child process of this interpreter's venv (the same ``python``, ``floe`` and
+``dbt``), started in an empty temporary folder, commands taking turns so that a busy
+machine slows them alike; medians are reported and each ratio compares figures of
+this run. In-process benchmarks (dispatch, concurrency, compile phases) run in this
+process. Peak memory is each child's ``ru_maxrss``.
+
+The benchmarks:
+
+* ``cold_start``: ``floe plugins`` against ``python -c "import pluggy"`` (goal < 2x), and
+  the ``-X importtime`` offenders of ``from floe_hooks.cli import main`` and of ``floe plugins``;
+* ``health``: a one-shot ``floe validate`` of a DuckDB file against the bare
+  ``duckdb.connect(path, read_only=True).execute('select 1')`` (goal < 1.15x) and against
+  ``dbt debug --connection`` on the compiled profile when dbt is installed;
+* ``concurrency``: 100 computes whose checks take 200 ms (goal < 1 s); a hung plugin
+  returns at its timeout;
+* ``compile``: 10/100/1,000 computes with 100/1,000/10,000 transforms, time per
+  transform (goal: linear, the largest < 2 s), in process and as ``floe compile``;
+* ``dispatch``: a capability through the manager against the hookimpl called directly
+  (goal: < 10 us extra);
+* ``memory``: peak RSS of ``floe compile`` on the largest case and of ``floe validate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import timeit
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # run as a script or imported by the smoke test
+    sys.path.insert(0, str(HERE))
+
+import _common  # noqa: E402
+from _common import interleaved, ratio, run_checked, script, summarize  # noqa: E402
+
+SCHEMA_VERSION = 1
+DEFAULT_JSON = HERE / "results" / "latest.json"
+BENCHMARKS = ("cold_start", "health", "concurrency", "compile", "dispatch", "memory")
+
+#: The budget of design.md, by goal id.
+GOALS = {
+    "cold_start_ratio": "floe plugins < 2x python -c 'import pluggy'",
+    "validate_ratio": "floe validate < 1.15x bare duckdb connect + select 1",
+    "concurrency_100x200ms": "100 checks of 200 ms < 1 s",
+    "hung_overshoot": "a hung check returns at its timeout (< 0.1 s late)",
+    "compile_largest_inprocess": "1,000 computes / 10,000 transforms < 2 s (in process)",
+    "compile_largest_cli": "1,000 computes / 10,000 transforms < 2 s (floe compile, cold)",
+    "compile_linear": "time per transform flat from 1,000 to 10,000 transforms (ratio < 1.25)",
+    "dispatch_overhead": "manager dispatch < 10 us over a direct call",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much to run: counts and sizes (``FULL``, ``QUICK``, and ``TINY`` for the smoke test)."""
+
+    runs: int  # measured runs per command in the process benchmarks
+    warmup: int
+    importtime_runs: int
+    dbt_runs: int  # 0: skip dbt debug
+    concurrency_computes: int
+    concurrency_delay_s: float
+    concurrency_runs: int
+    hung_timeout_s: float
+    hung_runs: int
+    compile_sizes: tuple[tuple[int, int], ...]
+    compile_runs: int
+    compile_cli_runs: int
+    dispatch_number: int
+    dispatch_repeat: int
+
+
+FULL = Settings(
+    runs=20,
+    warmup=2,
+    importtime_runs=7,
+    dbt_runs=5,
+    concurrency_computes=100,
+    concurrency_delay_s=0.2,
+    concurrency_runs=7,
+    hung_timeout_s=1.0,
+    hung_runs=3,
+    compile_sizes=((10, 100), (100, 1_000), (1_000, 10_000)),
+    compile_runs=5,
+    compile_cli_runs=5,
+    dispatch_number=200_000,
+    dispatch_repeat=7,
+)
+QUICK = replace(
+    FULL,
+    runs=7,
+    warmup=1,
+    importtime_runs=3,
+    dbt_runs=2,
+    concurrency_runs=3,
+    hung_runs=1,
+    compile_runs=2,
+    compile_cli_runs=1,
+    dispatch_number=50_000,
+    dispatch_repeat=3,
+)
+TINY = Settings(
+    runs=1,
+    warmup=0,
+    importtime_runs=1,
+    dbt_runs=0,
+    concurrency_computes=5,
+    concurrency_delay_s=0.05,
+    concurrency_runs=1,
+    hung_timeout_s=0.2,
+    hung_runs=1,
+    compile_sizes=((2, 10), (3, 30)),
+    compile_runs=1,
+    compile_cli_runs=1,
+    dispatch_number=500,
+    dispatch_repeat=1,
+)
+
+
+def _floe() -> list[str]:
+    return script("floe") or [sys.executable, "-m", "floe_hooks.cli"]
+
+
+def _print(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def _print_commands(results: dict[str, dict[str, Any]]) -> None:
+    _print(f"  {'command':<58} {'median':>11} {'min':>11} {'cpu':>11} {'peak RSS':>10}")
+    for name, r in results.items():
+        _print(
+            f"  {name:<58} {_ms(r['wall_s']['median'])} {_ms(r['wall_s']['min'])} "
+            f"{_ms(r['cpu_s']['median'])} {r['maxrss_mb']['median']:7.1f} MB"
+        )
+
+
+# ---------------------------------------------------------------------- cold start
+
+IMPORT_CLI = "from floe_hooks.cli import main"
+IMPORT_PLUGINS = "from floe_hooks.cli import main; main(['plugins'])"
+
+
+def bench_cold_start(settings: Settings, work: Path) -> dict[str, Any]:
+    """``floe plugins`` against ``import pluggy``, with bare-interpreter and package baselines."""
+    py = sys.executable
+    commands = {
+        "python -c pass": [py, "-c", "pass"],
+        "python -c 'import pluggy'": [py, "-c", "import pluggy"],
+        "python -c 'import floe_hooks'": [py, "-c", "import floe_hooks"],
+        "floe plugins": [*_floe(), "plugins"],
+    }
+    samples = interleaved(commands, settings.runs, cwd=work, warmup=settings.warmup)
+    results = {name: summarize(s) for name, s in samples.items()}
+    floe, pluggy_ = results["floe plugins"], results["python -c 'import pluggy'"]
+    bare = results["python -c pass"]
+    out = {
+        "commands": results,
+        "ratio_wall": ratio(floe["wall_s"]["median"], pluggy_["wall_s"]["median"]),
+        "ratio_cpu": ratio(floe["cpu_s"]["median"], pluggy_["cpu_s"]["median"]),
+        # Above the bare interpreter: what each really adds.
+        "added_ms": {
+            name: round((r["wall_s"]["median"] - bare["wall_s"]["median"]) * 1000, 1)
+            for name, r in results.items()
+            if name != "python -c pass"
+        },
+        "goal": 2.0,
+    }
+    out["met"] = out["ratio_wall"] < out["goal"]
+    out["importtime"] = importtime(settings, work)
+    _print("cold start")
+    _print_commands(results)
+    _print(
+        f"  floe plugins / import pluggy: {out['ratio_wall']:.2f}x wall, {out['ratio_cpu']:.2f}x CPU "
+        f"(goal < 2x): {'met' if out['met'] else 'MISSED'}"
+    )
+    for title, key in (("from floe_hooks.cli import main", "cli_import"), ("floe plugins", "plugins")):
+        _print(f"  -X importtime, {title}: {out['importtime'][key]['total_ms']:.1f} ms of imports; largest:")
+        for row in out["importtime"][key]["floe_modules"][:10]:
+            _print(f"    {row['cumulative_ms']:7.1f} ms  {row['module']}  (self {row['self_ms']:.1f} ms)")
+    _print("  heaviest imports made by floe modules (``floe plugins``):")
+    for row in out["importtime"]["plugins"]["imported_by_floe"][:10]:
+        _print(f"    {row['cumulative_ms']:7.1f} ms  {row['module']}  <- {row['imported_by']}")
+    return out
+
+
+def importtime(settings: Settings, work: Path) -> dict[str, Any]:
+    """Median ``-X importtime`` figures of importing the CLI and of running ``floe plugins``."""
+    out: dict[str, Any] = {}
+    for key, code in (("cli_import", IMPORT_CLI), ("plugins", IMPORT_PLUGINS)):
+        argv = [sys.executable, "-X", "importtime", "-c", code]
+        runs = []
+        for _ in range(settings.importtime_runs + 1):  # the first one warms caches
+            import subprocess
+
+            done = subprocess.run(argv, cwd=work, env=_common.clean_env(), capture_output=True, text=True)
+            runs.append(_common.parse_importtime(done.stderr))
+        table = _common.median_imports(runs[1:] if len(runs) > 1 else runs)
+        tops = [r for r in table if "." not in r["module"] or r["imported_by"] == "(top level)"]
+        total = statistics.median(
+            sum(e.cumulative_us for e in entries if e.depth == 0) / 1000 for entries in runs[1:] or runs
+        )
+        out[key] = {
+            "command": f'python -X importtime -c "{code}"',
+            "total_ms": round(total, 1),
+            "floe_modules": [r for r in table if r["module"].split(".")[0] in ("floe_hooks", "floe_duckdb")][
+                :10
+            ],
+            "imported_by_floe": [
+                r
+                for r in table
+                if r["module"].split(".")[0] not in ("floe_hooks", "floe_duckdb")
+                and r["imported_by"].split(".")[0] in ("floe_hooks", "floe_duckdb")
+            ][:10],
+            "top_level": tops[:10],
+        }
+    return out
+
+
+# ---------------------------------------------------------------------- one-shot health check
+
+BARE_DUCKDB = "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).execute('select 1')"
+
+
+def write_health_project(root: Path) -> dict[str, Path]:
+    """A DuckDB file with a table, a manifest with one compute on it, a floe.yaml and a dbt project."""
+    db = root / "warehouse.duckdb"
+    run_checked(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('create table orders as select range as id from range(1000)'); c.close()",
+            str(db),
+        ],
+        cwd=root,
+    )
+    manifest = root / "manifest.yaml"
+    manifest.write_text(
+        "version: 1\ncompute:\n  default: warehouse\n  approved:\n"
+        f"    - name: warehouse\n      type: duckdb\n      config: {{path: {json.dumps(str(db))}}}\n"
+    )
+    floe_yaml = root / "floe.yaml"
+    floe_yaml.write_text("name: bench\nplatform: manifest.yaml\ntransforms:\n  - {name: all, path: models}\n")
+    (root / "dbt_project.yml").write_text(
+        "name: bench\nversion: '1.0'\nconfig-version: 2\nprofile: bench\nmodel-paths: [models]\n"
+    )
+    (root / "models").mkdir(exist_ok=True)
+    return {"db": db, "manifest": manifest, "floe_yaml": floe_yaml, "profiles_dir": root / "target" / "floe"}
+
+
+def bench_health(settings: Settings, work: Path) -> dict[str, Any]:
+    """One-shot ``floe validate`` against the bare driver call, and against ``dbt debug``."""
+    paths = write_health_project(work)
+    commands = {
+        "floe validate manifest.yaml": [*_floe(), "validate", str(paths["manifest"])],
+        "python -c 'duckdb.connect(read_only).execute(select 1)'": [
+            sys.executable,
+            "-c",
+            BARE_DUCKDB,
+            str(paths["db"]),
+        ],
+    }
+    samples = interleaved(commands, settings.runs, cwd=work, warmup=settings.warmup)
+    results = {name: summarize(s) for name, s in samples.items()}
+    floe, bare = (results[n] for n in commands)
+    out: dict[str, Any] = {
+        "commands": results,
+        "ratio_wall": ratio(floe["wall_s"]["median"], bare["wall_s"]["median"]),
+        "ratio_cpu": ratio(floe["cpu_s"]["median"], bare["cpu_s"]["median"]),
+        "added_ms": round((floe["wall_s"]["median"] - bare["wall_s"]["median"]) * 1000, 1),
+        "goal": 1.15,
+    }
+    out["met"] = out["ratio_wall"] < out["goal"]
+    out["dbt_debug"] = _dbt_debug(settings, work, paths, floe)
+    _print("one-shot health check")
+    _print_commands(
+        results | ({"dbt debug --connection": out["dbt_debug"]} if "wall_s" in out["dbt_debug"] else {})
+    )
+    _print(
+        f"  floe validate / bare duckdb: {out['ratio_wall']:.2f}x wall (+{out['added_ms']:.0f} ms), "
+        f"{out['ratio_cpu']:.2f}x CPU (goal < 1.15x): {'met' if out['met'] else 'MISSED'}"
+    )
+    dbt = out["dbt_debug"]
+    if "speedup" in dbt:
+        _print(f"  dbt debug --connection / floe validate: {dbt['speedup']:.1f}x slower than floe")
+    else:
+        _print(f"  dbt debug --connection: {dbt['status']}")
+    return out
+
+
+def _dbt_debug(
+    settings: Settings, work: Path, paths: dict[str, Path], floe: dict[str, Any]
+) -> dict[str, Any]:
+    dbt = script("dbt")
+    if dbt is None:
+        return {"status": "not installed"}
+    if settings.dbt_runs == 0:
+        return {"status": "skipped"}
+    run_checked([*_floe(), "compile", str(paths["floe_yaml"])], cwd=work)
+    argv = [
+        *dbt,
+        "debug",
+        "--connection",
+        "--profiles-dir",
+        str(paths["profiles_dir"]),
+        "--profile",
+        "bench",
+        "--target",
+        "warehouse",
+    ]
+    env = _common.clean_env({"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    samples = interleaved({"dbt": argv}, settings.dbt_runs, cwd=work, warmup=1, env=env)["dbt"]
+    result: dict[str, Any] = {"status": "measured", "command": " ".join(argv[1:])} | summarize(samples)
+    result["speedup"] = ratio(result["wall_s"]["median"], floe["wall_s"]["median"])
+    return result
+
+
+# ---------------------------------------------------------------------- concurrency
+
+
+def _fixture_plugin(
+    type_name: str, validate: Callable[..., Any], profile: dict[str, Any] | None = None
+) -> object:
+    """A plugin object serving compute type ``type_name``, whose health check is ``validate``."""
+    from floe_hooks import PluginMetadata, ResourceSpec, hookimpl
+
+    answer = profile if profile is not None else {"type": type_name}
+
+    def plugin_metadata() -> PluginMetadata:
+        return PluginMetadata(
+            name=type_name, version="1.0", floe_api_version="1.0", compute_types=(type_name,)
+        )
+
+    def generate_profile(compute: Any) -> dict[str, Any]:
+        return answer
+
+    def resource_requirements(compute: Any) -> ResourceSpec:
+        return ResourceSpec.preset("small")
+
+    namespace = {
+        "plugin_metadata": staticmethod(hookimpl(plugin_metadata)),
+        "generate_profile": staticmethod(hookimpl(generate_profile)),
+        "resource_requirements": staticmethod(hookimpl(resource_requirements)),
+        "validate_connection": staticmethod(hookimpl(validate)),
+    }
+    return type(f"{type_name.title()}Plugin", (), namespace)()
+
+
+def bench_concurrency(settings: Settings, work: Path) -> dict[str, Any]:
+    """``check_health`` over N computes whose checks sleep, and over one that never returns."""
+    from floe_hooks import ComputeConfig, ConnectionResult, PluginManager, check_health
+
+    delay = settings.concurrency_delay_s
+    release = threading.Event()
+
+    def sleepy(compute: Any) -> ConnectionResult:
+        time.sleep(delay)
+        return ConnectionResult(status="healthy", latency_ms=delay * 1000)
+
+    def hung(compute: Any) -> ConnectionResult:
+        release.wait()
+        return ConnectionResult(status="healthy", latency_ms=0.0)
+
+    pm = PluginManager(autoload=False)
+    pm.register(_fixture_plugin("sleepy", sleepy))
+    pm.register(_fixture_plugin("hung", hung))
+    computes = [ComputeConfig(name=f"c{i:03d}", type="sleepy") for i in range(settings.concurrency_computes)]
+    check_health(computes[:2], manager=pm, timeout=5)  # warm: imports, dispatch caches
+    walls = []
+    for _ in range(settings.concurrency_runs):
+        start = time.perf_counter()
+        results = check_health(computes, manager=pm, timeout=5)
+        walls.append(time.perf_counter() - start)
+        assert all(r.status.value == "healthy" for r in results), results
+    hung_walls = []
+    try:
+        for _ in range(settings.hung_runs):
+            start = time.perf_counter()
+            (result,) = check_health(
+                [ComputeConfig(name="stuck", type="hung")], manager=pm, timeout=settings.hung_timeout_s
+            )
+            hung_walls.append(time.perf_counter() - start)
+            assert result.status.value == "unhealthy", result
+    finally:
+        release.set()
+    wall = _common.stats(walls)
+    hung_stats = _common.stats(hung_walls)
+    out = {
+        "computes": settings.concurrency_computes,
+        "check_s": delay,
+        "wall_s": wall,
+        "serial_s": round(delay * settings.concurrency_computes, 3),
+        "goal_s": 1.0,
+        "met": wall["median"] < 1.0,
+        "hung": {
+            "timeout_s": settings.hung_timeout_s,
+            "wall_s": hung_stats,
+            "overshoot_s": round(hung_stats["max"] - settings.hung_timeout_s, 4),
+            "goal_overshoot_s": 0.1,
+            "met": hung_stats["max"] - settings.hung_timeout_s < 0.1,
+        },
+    }
+    _print("concurrency (check_health, in process)")
+    _print(
+        f"  {settings.concurrency_computes} checks of {delay * 1000:.0f} ms: "
+        f"median {_ms(wall['median']).strip()}"
+        f" (serial would be {out['serial_s']:.1f} s; goal < 1 s): {'met' if out['met'] else 'MISSED'}"
+    )
+    _print(
+        f"  hung plugin, timeout {settings.hung_timeout_s:g} s: returned after {hung_stats['max']:.3f} s "
+        f"(+{out['hung']['overshoot_s'] * 1000:.1f} ms): {'met' if out['hung']['met'] else 'MISSED'}"
+    )
+    return out
+
+
+# ---------------------------------------------------------------------- compile scaling
+
+
+def bench_compile(settings: Settings, work: Path) -> dict[str, Any]:
+    """compile_scaling.py's phases in process (medians), and ``floe compile`` cold per size."""
+    import compile_scaling
+
+    sizes = []
+    floe = _floe()
+    for computes, transforms in settings.compile_sizes:
+        runs = [
+            compile_scaling.measure(computes, transforms, 1, "prod") for _ in range(settings.compile_runs)
+        ]
+        phases = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+        folder = work / f"compile-{computes}x{transforms}"
+        folder.mkdir()
+        floe_yaml = compile_scaling.write_project(folder, computes, transforms)
+        argv = [*floe, "compile", str(floe_yaml), "--env", "prod", "--out", str(folder / "out")]
+        cli = summarize(
+            interleaved({"floe compile": argv}, settings.compile_cli_runs, cwd=folder, warmup=0)[
+                "floe compile"
+            ]
+        )
+        sizes.append(
+            {
+                "computes": computes,
+                "transforms": transforms,
+                "inprocess_s": {k: round(v, 6) for k, v in phases.items()},
+                "per_transform_us": round(phases["total"] / transforms * 1e6, 2),
+                "cli": cli,
+                "cli_per_transform_us": round(cli["wall_s"]["median"] / transforms * 1e6, 2),
+            }
+        )
+    largest, second = sizes[-1], sizes[-2] if len(sizes) > 1 else sizes[-1]
+    growth = ratio(largest["per_transform_us"], second["per_transform_us"])
+    exponent = (
+        math.log(largest["inprocess_s"]["total"] / second["inprocess_s"]["total"])
+        / math.log(largest["transforms"] / second["transforms"])
+        if largest is not second
+        else 1.0
+    )
+    out = {
+        "sizes": sizes,
+        "per_transform_growth": growth,
+        "scaling_exponent": round(exponent, 3),
+        "goal_s": 2.0,
+        "met_inprocess": largest["inprocess_s"]["total"] < 2.0,
+        "met_cli": largest["cli"]["wall_s"]["median"] < 2.0,
+        "met_linear": growth < 1.25,
+    }
+    _print("compile scaling (load + compile + write in process; `floe compile` cold)")
+    _print(
+        f"  {'computes':>8} {'transforms':>10} {'load':>9} {'compile':>9} {'write':>9} {'total':>9} "
+        f"{'cpu':>9} {'us/transf.':>10} {'floe compile':>13} {'peak RSS':>9}"
+    )
+    for s in sizes:
+        p = s["inprocess_s"]
+        _print(
+            f"  {s['computes']:>8} {s['transforms']:>10} "
+            + " ".join(f"{p[k]:>8.3f}s" for k in ("load", "compile", "write", "total", "cpu"))
+            + f" {s['per_transform_us']:>10.1f} {s['cli']['wall_s']['median']:>12.3f}s"
+            f" {s['cli']['maxrss_mb']['median']:>6.1f} MB"
+        )
+    _print(
+        f"  per-transform time, largest vs previous size: {growth:.2f}x (exponent {exponent:.2f}; "
+        f"linear is 1.0): {'met' if out['met_linear'] else 'MISSED'}"
+    )
+    _print(
+        f"  largest < 2 s: in process {'met' if out['met_inprocess'] else 'MISSED'}, "
+        f"floe compile {'met' if out['met_cli'] else 'MISSED'}"
+    )
+    return out
+
+
+# ---------------------------------------------------------------------- dispatch
+
+
+def _per_call(stmt: Callable[[], Any], settings: Settings) -> float:
+    timer = timeit.Timer(stmt)
+    return min(timer.repeat(repeat=settings.dispatch_repeat, number=settings.dispatch_number)) / (
+        settings.dispatch_number
+    )
+
+
+def bench_dispatch(settings: Settings, work: Path) -> dict[str, Any]:
+    """A capability through the manager against the same hookimpl called directly (seconds per call)."""
+    from floe_hooks import ComputeConfig, ConnectionResult, PluginManager
+
+    profile = {"type": "bench", "path": "bench.db"}
+
+    def validate(compute: Any) -> ConnectionResult:
+        return ConnectionResult(status="healthy", latency_ms=0.0)
+
+    plugin = _fixture_plugin("bench", validate, profile)
+    pm = PluginManager(autoload=False)
+    pm.register(plugin)
+    # A second plugin, so that dispatch has something to leave out.
+    pm.register(_fixture_plugin("other", validate))
+    compute = ComputeConfig(name="warehouse", type="bench")
+    direct_fn = plugin.generate_profile  # type: ignore[attr-defined]
+    assert pm.generate_profile(compute) is direct_fn(compute)
+    hook = pm.pluggy.hook.generate_profile
+
+    figures = {
+        "direct hookimpl call": _per_call(lambda: direct_fn(compute), settings),
+        "manager.generate_profile (floe dispatch)": _per_call(lambda: pm.generate_profile(compute), settings),
+        "pm.pluggy.hook.generate_profile (every plugin)": _per_call(lambda: hook(compute=compute), settings),
+    }
+    # The real DuckDB plugin's cheapest capability, for scale.
+    import floe_duckdb
+
+    real = PluginManager(autoload=False)
+    real.register(floe_duckdb, name="duckdb")
+    duck = ComputeConfig(name="warehouse", type="duckdb", resources="medium")
+    figures["floe_duckdb.resource_requirements, direct"] = _per_call(
+        lambda: floe_duckdb.resource_requirements(duck), settings
+    )
+    figures["manager.resource_requirements, floe_duckdb"] = _per_call(
+        lambda: real.resource_requirements(duck), settings
+    )
+    us = {name: round(seconds * 1e6, 3) for name, seconds in figures.items()}
+    overhead = us["manager.generate_profile (floe dispatch)"] - us["direct hookimpl call"]
+    overhead_duckdb = (
+        us["manager.resource_requirements, floe_duckdb"] - us["floe_duckdb.resource_requirements, direct"]
+    )
+    out = {
+        "per_call_us": us,
+        "overhead_us": round(overhead, 3),
+        "overhead_duckdb_us": round(overhead_duckdb, 3),
+        "number": settings.dispatch_number,
+        "repeat": settings.dispatch_repeat,
+        "goal_us": 10.0,
+        "met": overhead < 10.0,
+    }
+    _print(f"dispatch (timeit, min of {settings.dispatch_repeat} x {settings.dispatch_number:,} calls)")
+    for name, value in us.items():
+        _print(f"  {value:8.3f} us  {name}")
+    _print(
+        f"  overhead of floe dispatch: {overhead:.2f} us (duckdb plugin: {overhead_duckdb:.2f} us; "
+        f"goal < 10 us): {'met' if out['met'] else 'MISSED'}"
+    )
+    return out
+
+
+# ---------------------------------------------------------------------- memory
+
+
+def bench_memory(results: dict[str, Any]) -> dict[str, Any]:
+    """Peak RSS gathered from the runs above (no extra runs)."""
+    rows: dict[str, float] = {}
+    cold = results.get("cold_start", {}).get("commands", {})
+    for name in ("python -c pass", "python -c 'import pluggy'", "floe plugins"):
+        if name in cold:
+            rows[name] = cold[name]["maxrss_mb"]["median"]
+    health = results.get("health", {})
+    for name, r in health.get("commands", {}).items():
+        rows[name] = r["maxrss_mb"]["median"]
+    if "maxrss_mb" in health.get("dbt_debug", {}):
+        rows["dbt debug --connection"] = health["dbt_debug"]["maxrss_mb"]["median"]
+    for size in results.get("compile", {}).get("sizes", []):
+        rows[f"floe compile ({size['computes']} computes, {size['transforms']} transforms)"] = size["cli"][
+            "maxrss_mb"
+        ]["median"]
+    _print("memory (peak RSS, median)")
+    for name, mb in rows.items():
+        _print(f"  {mb:7.1f} MB  {name}")
+    return {"peak_rss_mb": {k: round(v, 1) for k, v in rows.items()}}
+
+
+# ---------------------------------------------------------------------- the run
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per goal of the budget that this run measured: target, figure, met."""
+    rows = []
+
+    def add(goal_id: str, measured: float, target: float, unit: str, met: bool) -> None:
+        rows.append(
+            {
+                "id": goal_id,
+                "goal": GOALS[goal_id],
+                "measured": measured,
+                "target": target,
+                "unit": unit,
+                "met": met,
+            }
+        )
+
+    if "cold_start" in results:
+        r = results["cold_start"]
+        add("cold_start_ratio", r["ratio_wall"], r["goal"], "x", r["met"])
+    if "health" in results:
+        r = results["health"]
+        add("validate_ratio", r["ratio_wall"], r["goal"], "x", r["met"])
+    if "concurrency" in results:
+        r = results["concurrency"]
+        add("concurrency_100x200ms", round(r["wall_s"]["median"], 3), r["goal_s"], "s", r["met"])
+        add("hung_overshoot", r["hung"]["overshoot_s"], r["hung"]["goal_overshoot_s"], "s", r["hung"]["met"])
+    if "compile" in results:
+        r = results["compile"]
+        largest = r["sizes"][-1]
+        add(
+            "compile_largest_inprocess",
+            round(largest["inprocess_s"]["total"], 3),
+            2.0,
+            "s",
+            r["met_inprocess"],
+        )
+        add("compile_largest_cli", round(largest["cli"]["wall_s"]["median"], 3), 2.0, "s", r["met_cli"])
+        add("compile_linear", r["per_transform_growth"], 1.25, "x", r["met_linear"])
+    if "dispatch" in results:
+        r = results["dispatch"]
+        add("dispatch_overhead", r["overhead_us"], r["goal_us"], "us", r["met"])
+    return rows
+
+
+def run_all(settings: Settings, only: Sequence[str] = BENCHMARKS) -> dict[str, Any]:
+    """Run the selected benchmarks with ``settings``; return the JSON-ready result."""
+    machine = _common.machine()
+    _print(
+        f"floe-hooks {machine['versions']['floe-hooks']} on Python {machine['python']}, "
+        f"{machine['nproc']} x {machine['cpu']}, load {machine['loadavg_at_start']}"
+    )
+    if machine["floe_hooks_editable"]:
+        _print("warning: floe-hooks is an editable install; cold-start figures are distorted (pip install .)")
+    results: dict[str, Any] = {}
+    steps: dict[str, Callable[[Settings, Path], dict[str, Any]]] = {
+        "cold_start": bench_cold_start,
+        "health": bench_health,
+        "concurrency": bench_concurrency,
+        "compile": bench_compile,
+        "dispatch": bench_dispatch,
+    }
+    began = time.perf_counter()
+    for name, step in steps.items():
+        if name not in only:
+            continue
+        _print()
+        with tempfile.TemporaryDirectory(prefix=f"floe-bench-{name}-") as tmp:
+            results[name] = step(settings, Path(tmp))
+    if "memory" in only:
+        _print()
+        results["memory"] = bench_memory(results)
+    rows = goals(results)
+    _print()
+    _print("goals")
+    for row in rows:
+        _print(
+            f"  {'met   ' if row['met'] else 'MISSED'}  {row['goal']}: {row['measured']:g} {row['unit']} "
+            f"(target {row['target']:g} {row['unit']})"
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "settings": asdict(settings),
+        "machine": machine,
+        "duration_s": round(time.perf_counter() - began, 1),
+        "benchmarks": results,
+        "goals": rows,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments, run, write the JSON; exit status 0 (a missed goal is a finding, not an error)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer runs per benchmark (about a minute)")
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the smoke test's sizes
+    parser.add_argument(
+        "--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default: {DEFAULT_JSON}"
+    )
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS), metavar="NAME")
+    args = parser.parse_args(argv)
+    settings = TINY if args.tiny else QUICK if args.quick else FULL
+    result = run_all(settings, args.only)
+    result["mode"] = "tiny" if args.tiny else "quick" if args.quick else "full"
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    _print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

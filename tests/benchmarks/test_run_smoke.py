@@ -1,0 +1,129 @@
+"""benchmarks/run.py end to end on tiny sizes: every code path runs and the JSON has its shape.
+
+No timing is asserted: figures depend on the machine. ``tox -e bench`` runs the real thing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RUNNER = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def run_module() -> Any:
+    spec = importlib.util.spec_from_file_location("floe_benchmarks_run", RUNNER)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def result(run_module: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "result.json"
+    assert run_module.main(["--tiny", "--json", str(out)]) == 0
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def test_result_names_the_run_and_the_machine(result: dict[str, Any]) -> None:
+    assert result["schema_version"] == 1
+    assert result["mode"] == "tiny"
+    machine = result["machine"]
+    assert {"date", "nproc", "cpu", "python", "versions", "floe_hooks_editable"} <= set(machine)
+    assert machine["versions"]["floe-hooks"]
+    assert set(result["benchmarks"]) == {
+        "cold_start",
+        "health",
+        "concurrency",
+        "compile",
+        "dispatch",
+        "memory",
+    }
+
+
+def _is_stats(value: Any) -> bool:
+    return isinstance(value, dict) and {"median", "min", "max", "n", "values"} <= set(value)
+
+
+def test_cold_start_compares_floe_plugins_with_import_pluggy(result: dict[str, Any]) -> None:
+    cold = result["benchmarks"]["cold_start"]
+    for name in ("floe plugins", "python -c 'import pluggy'", "python -c pass"):
+        figures = cold["commands"][name]
+        assert all(_is_stats(figures[key]) for key in ("wall_s", "cpu_s", "maxrss_mb"))
+    assert cold["ratio_wall"] > 0
+    assert cold["ratio_cpu"] > 0
+    assert cold["goal"] == 2.0
+    assert isinstance(cold["met"], bool)
+    for key in ("cli_import", "plugins"):
+        offenders = cold["importtime"][key]["floe_modules"]
+        assert offenders
+        assert len(offenders) <= 10
+        assert all(row["module"].startswith(("floe_hooks", "floe_duckdb")) for row in offenders)
+        assert {"module", "cumulative_ms", "self_ms", "imported_by"} <= set(offenders[0])
+    assert cold["importtime"]["cli_import"]["floe_modules"][0]["module"] == "floe_hooks.cli"
+
+
+def test_health_compares_floe_validate_with_the_bare_driver(result: dict[str, Any]) -> None:
+    health = result["benchmarks"]["health"]
+    assert len(health["commands"]) == 2
+    assert health["goal"] == 1.15
+    assert health["ratio_wall"] > 0
+    assert health["dbt_debug"]["status"] in ("skipped", "not installed")
+
+
+def test_concurrency_and_the_hung_plugin(result: dict[str, Any]) -> None:
+    conc = result["benchmarks"]["concurrency"]
+    assert conc["computes"] == 5
+    assert _is_stats(conc["wall_s"])
+    assert conc["hung"]["timeout_s"] == 0.2
+    assert _is_stats(conc["hung"]["wall_s"])
+    assert conc["hung"]["wall_s"]["min"] >= 0.2  # never returns before its timeout
+
+
+def test_compile_reports_every_size_per_transform(result: dict[str, Any]) -> None:
+    comp = result["benchmarks"]["compile"]
+    assert [(s["computes"], s["transforms"]) for s in comp["sizes"]] == [(2, 10), (3, 30)]
+    for size in comp["sizes"]:
+        assert {"load", "compile", "write", "total"} <= set(size["inprocess_s"])
+        assert size["per_transform_us"] > 0
+        assert _is_stats(size["cli"]["wall_s"])
+    assert isinstance(comp["met_linear"], bool)
+    assert isinstance(comp["met_cli"], bool)
+
+
+def test_dispatch_and_memory(result: dict[str, Any]) -> None:
+    dispatch = result["benchmarks"]["dispatch"]
+    assert {"direct hookimpl call", "manager.generate_profile (floe dispatch)"} <= set(
+        dispatch["per_call_us"]
+    )
+    assert dispatch["goal_us"] == 10.0
+    assert isinstance(dispatch["overhead_us"], float)
+    rss = result["benchmarks"]["memory"]["peak_rss_mb"]
+    assert rss["floe plugins"] > 0
+    assert rss["floe validate manifest.yaml"] > 0
+    assert any(name.startswith("floe compile") for name in rss)
+
+
+def test_goals_list_each_budget_line(result: dict[str, Any]) -> None:
+    ids = [goal["id"] for goal in result["goals"]]
+    assert ids == [
+        "cold_start_ratio",
+        "validate_ratio",
+        "concurrency_100x200ms",
+        "hung_overshoot",
+        "compile_largest_inprocess",
+        "compile_largest_cli",
+        "compile_linear",
+        "dispatch_overhead",
+    ]
+    assert all(isinstance(goal["met"], bool) for goal in result["goals"])
