@@ -202,3 +202,13 @@ def test_label_value_is_always_valid(text: str) -> None:
     assert LABEL_VALUE.fullmatch(value)
     if len(text) <= 63 and LABEL_VALUE.fullmatch(text):
         assert value == text
+
+
+def test_the_profiles_digest_matches_the_compiled_artifact(project: K8sProject) -> None:
+    project.write(two_computes(), TWO_TRANSFORMS)
+    compiled = project.compile()
+    for obj in kubernetes_objects(compiled):
+        assert (
+            obj["metadata"]["annotations"]["floe.dev/profiles-sha256"]
+            == compiled.artifacts["profile"]["sha256"]
+        )

@@ -1,0 +1,39 @@
+"""The Kubernetes sections of the docs show what the code does."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from floe_hooks.cli import main
+from floe_hooks.kubernetes import PROFILES_DIR, SCRATCH_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart"
+
+
+def _console_block(text: str, heading: str) -> list[str]:
+    section = text.split(heading, 1)[1]
+    block = re.search(r"```console\n(.*?)```", section, re.S)
+    assert block, f"no console block after {heading!r}"
+    return block[1].splitlines()
+
+
+def test_the_quickstart_readme_shows_the_real_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(QUICKSTART, tmp_path / "qs", ignore=shutil.ignore_patterns("target", "*.duckdb*", "logs"))
+    monkeypatch.chdir(tmp_path / "qs")
+    lines = _console_block((QUICKSTART / "README.md").read_text(), "## 4. Kubernetes")
+    assert lines[0] == "$ floe k8s floe.yaml --env prod"
+    assert main(lines[0].split()[2:]) == 0
+    assert capsys.readouterr().out.splitlines() == lines[1:]
+
+
+def test_docs_name_the_real_mount_paths() -> None:
+    text = (ROOT / "docs" / "kubernetes.md").read_text()
+    assert f"`{PROFILES_DIR}`" in text
+    assert f"emptyDir` at `{SCRATCH_DIR}`" in text
