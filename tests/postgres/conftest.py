@@ -136,6 +136,15 @@ class PostgresServer:
         if self.running:
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def make_standby(self) -> None:
+        """Restart as a hot standby (read-only, in recovery) with no primary to follow."""
+        self.stop()
+        signal_file = self.data / "standby.signal"
+        signal_file.touch()
+        if self.as_root:
+            shutil.chown(signal_file, "postgres", "postgres")
+        self.start()
+
     @property
     def pid(self) -> int | None:
         """The postmaster's pid, while it runs."""

@@ -132,3 +132,29 @@ def test_floe_validate_reports_the_server(
     (check,) = json.loads(result.stdout)["computes"]
     assert (check["compute"], check["type"], check["status"]) == ("pg", "postgres", "healthy")
     assert check["details"]["database"] == "analytics"
+
+
+def test_standby_server_is_degraded(pm: PluginManager, own_pg_server: Any) -> None:
+    """A read-only standby answers, but dbt cannot build there: degraded, with the reason."""
+    compute = compute_for(pm, own_pg_server)
+    own_pg_server.make_standby()
+    result = check_in_thread(pm, compute, 5.0, own_pg_server.password)
+    assert result.status is ConnectionStatus.DEGRADED
+    assert any("standby" in w for w in result.warnings)
+    assert own_pg_server.query("select pg_is_in_recovery()") == [(True,)]
+
+
+def test_floe_validate_abandons_a_frozen_server_at_its_timeout(
+    own_pg_server: Any, tools: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    tools.set_port(project / "manifest.yaml", "pg", own_pg_server.port)
+    monkeypatch.setenv("PG_PASSWORD", own_pg_server.password)
+    with own_pg_server.paused():
+        result = tools.floe("validate", str(project / "manifest.yaml"), "--timeout", "1", "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    (check,) = json.loads(result.stdout)["computes"]
+    assert check["status"] == "unhealthy"
+    assert "timed out" in check["message"]
+    assert own_pg_server.password not in result.stdout + result.stderr
