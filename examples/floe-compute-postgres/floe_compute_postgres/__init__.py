@@ -17,7 +17,6 @@ one-row probe and reports latency and the server version.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -168,6 +167,8 @@ def validate_connection(
         cfg = _config(compute)
     except ConfigError as exc:
         return _unhealthy(start, str(exc))
+    import asyncio  # lazily, like the driver: `floe plugins` imports this module
+
     password = secrets.get("password")
     budget = min(float(timeout), float(cfg.connect_timeout))
     try:
@@ -194,6 +195,8 @@ def validate_connection(
 
 
 async def _probe(cfg: PostgresConfig, password: SecretValue | None, budget: float) -> dict[str, str]:
+    import asyncio
+
     import psycopg  # lazily: `floe plugins` must not pay for the driver
 
     deadline = time.monotonic() + budget

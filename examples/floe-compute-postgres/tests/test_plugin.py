@@ -182,16 +182,17 @@ def test_metadata_names_the_adapter(pm: PluginManager) -> None:
     assert meta.config_class is PostgresConfig
 
 
-def test_driver_is_not_imported_by_loading_the_plugin() -> None:
+def test_driver_and_asyncio_are_not_imported_by_loading_the_plugin() -> None:
     import subprocess
     import sys
 
     code = (
         "import sys, floe_hooks; pm = floe_hooks.PluginManager(); pm.load(); "
-        "assert 'postgres' in [p.name for p in pm.plugins]; print('psycopg' in sys.modules)"
+        "assert 'postgres' in [p.name for p in pm.plugins]; "
+        "print('psycopg' in sys.modules, 'asyncio' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 def test_listed_by_floe_plugins() -> None:
