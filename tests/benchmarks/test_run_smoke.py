@@ -63,7 +63,6 @@ def test_cold_start_compares_floe_plugins_with_import_pluggy(result: dict[str, A
     assert cold["ratio_wall"] > 0
     assert cold["ratio_cpu"] > 0
     assert cold["goal"] == 2.0
-    assert isinstance(cold["met"], bool)
     for key in ("cli_import", "plugins"):
         offenders = cold["importtime"][key]["floe_modules"]
         assert offenders
@@ -97,8 +96,8 @@ def test_compile_reports_every_size_per_transform(result: dict[str, Any]) -> Non
         assert {"load", "compile", "write", "total"} <= set(size["inprocess_s"])
         assert size["per_transform_us"] > 0
         assert _is_stats(size["cli"]["wall_s"])
-    assert isinstance(comp["met_linear"], bool)
-    assert isinstance(comp["met_cli"], bool)
+    assert comp["per_transform_growth"] > 0
+    assert comp["per_transform_growth_cpu"] > 0
 
 
 def test_dispatch_and_memory(result: dict[str, Any]) -> None:
@@ -126,4 +125,7 @@ def test_goals_list_each_budget_line(result: dict[str, Any]) -> None:
         "compile_linear",
         "dispatch_overhead",
     ]
-    assert all(isinstance(goal["met"], bool) for goal in result["goals"])
+    for goal in result["goals"]:
+        assert goal["verdict"] in ("met", "met on CPU time", "missed")
+        assert goal["met"] is (goal["verdict"] != "missed")
+        assert goal["wall"] is not None or goal["cpu"] is not None
