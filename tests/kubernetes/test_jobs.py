@@ -231,3 +231,23 @@ def test_the_command_says_how_to_apply_step_by_step(
         "wrote k8s/kubernetes.yaml",
         "apply: kubectl apply -f k8s/kubernetes.yaml",
     ]
+
+
+def test_a_profiles_yml_too_big_for_a_configmap_is_refused(project: K8sProject) -> None:
+    manifest = two_computes()
+    manifest["compute"]["approved"][0]["config"]["settings"] = {"custom_user_agent": "x" * (1024 * 1024)}
+    project.write(manifest, TWO_TRANSFORMS)
+    with pytest.raises(ConfigError) as info:
+        kubernetes_objects(project.compile())
+    assert str(info.value).startswith("manifest.yaml: profiles.yml is ")
+    assert "a Kubernetes ConfigMap holds at most 1048576" in str(info.value)
+
+
+def test_an_unwritable_output_directory_is_a_config_error(project: K8sProject) -> None:
+    from floe_hooks.kubernetes import write_kubernetes
+
+    project.write(two_computes(), TWO_TRANSFORMS)
+    (project.root / "taken").write_text("a file, not a directory")
+    with pytest.raises(ConfigError) as info:
+        write_kubernetes(project.compile(), "taken")
+    assert str(info.value).startswith("taken: cannot write Kubernetes manifests: ")
