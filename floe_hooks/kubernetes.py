@@ -3,7 +3,7 @@
 ::
 
     compiled = compile_product(load_product("floe.yaml", env="prod"))
-    objects = kubernetes_objects(compiled)          # plain dicts: one ConfigMap, one Job per compute
+    objects = kubernetes_objects(compiled)          # plain dicts: a ConfigMap, a Job per plan step
     text = render_kubernetes(compiled)              # multi-document YAML, byte for byte deterministic
     write_kubernetes(compiled, "target/floe/k8s")   # DIR/kubernetes.yaml, written atomically
 
@@ -198,11 +198,20 @@ def _base_labels(compiled: CompiledProject, component: str, instance: str) -> di
     return labels
 
 
+def _manifest_from_product(compiled: CompiledProject) -> str:
+    """The manifest's path relative to floe.yaml's folder: the same wherever floe runs."""
+    product = compiled.product
+    try:
+        return Path(os.path.relpath(product.manifest.path, product.path.parent)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return product.manifest.path.as_posix()
+
+
 def _base_annotations(compiled: CompiledProject) -> dict[str, str]:
     product = compiled.product
     annotations = {
         f"{LABEL_PREFIX}/product": product.name,
-        f"{LABEL_PREFIX}/manifest": _manifest_file(compiled),
+        f"{LABEL_PREFIX}/manifest": _manifest_from_product(compiled),
         f"{LABEL_PREFIX}/profiles-sha256": hashlib.sha256(compiled.profiles_yml.encode("utf-8")).hexdigest(),
     }
     if product.environment is not None:

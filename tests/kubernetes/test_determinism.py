@@ -153,3 +153,17 @@ def test_the_command_writes_the_same_bytes_it_prints(
     assert f"wrote {path}" in out
     assert f"kubectl apply -f {path}" in out
     assert "wh-creds/password" in out
+
+
+def test_the_output_does_not_depend_on_where_floe_runs(
+    project: K8sProject, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project.root / "product").mkdir()
+    K8sProject(project.root / "product", project.pm).write(two_computes(), TWO_TRANSFORMS)
+    monkeypatch.chdir(project.root / "product")
+    assert main(["k8s", "floe.yaml", "--out", "-"]) == 0
+    here = capsys.readouterr().out
+    monkeypatch.chdir(project.root)
+    assert main(["k8s", "product/floe.yaml", "--out", "-"]) == 0
+    assert capsys.readouterr().out == here
+    assert "floe.dev/manifest: manifest.yaml" in here
