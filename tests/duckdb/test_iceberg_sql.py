@@ -127,7 +127,8 @@ def test_without_credentials_no_secret_is_created(pm: PluginManager, duckdb_comp
     statements = attach(pm, duckdb_compute(), catalog)
     assert not any(s.sensitive for s in statements)
     assert statements[-1].sql == (
-        """ATTACH 'wh' AS "open_lake" (TYPE iceberg, ENDPOINT 'http://127.0.0.1:8181', AUTHORIZATION_TYPE 'none')"""
+        """ATTACH 'wh' AS "open_lake" """
+        """(TYPE iceberg, ENDPOINT 'http://127.0.0.1:8181', AUTHORIZATION_TYPE 'none')"""
     )
 
 
