@@ -430,6 +430,11 @@ class PluginManager:
             )
         from floe_hooks import telemetry
 
+        if kwargs.get("secrets"):
+            from floe_hooks._redact import remember
+
+            for value in kwargs["secrets"].values():
+                remember(value)  # whatever the plugin echoes of it is masked from here on
         with telemetry.hook_call(hook, compute, owner) as call:
             try:
                 result = caller(**kwargs)
