@@ -143,6 +143,8 @@ def _check(cfg: DuckDBConfig, start: float) -> ConnectionResult:
             except duckdb.Error as exc:
                 failed.append(name)
                 warnings.append(f"extension {name} cannot be loaded: {_extension_reason(exc, cfg)}")
+        if cfg.extensions:
+            warnings.extend(_builtin_warnings(conn, cfg))
         if not in_memory:
             warnings.extend(_attachment_warnings(cfg))
     finally:
@@ -197,6 +199,30 @@ def _extension_reason(exc: Exception, cfg: DuckDBConfig) -> str:
         where = f" in {cfg.extension_directory}" if cfg.extension_directory else ""
         return f"not installed{where} (the check never downloads extensions)"
     return _first_line(exc)
+
+
+def _builtin_warnings(conn: Any, cfg: DuckDBConfig) -> list[str]:
+    """Extensions built into DuckDB that dbt-duckdb would still try to download."""
+    rows = conn.execute(
+        "select extension_name from duckdb_extensions() where install_mode = 'STATICALLY_LINKED'"
+    ).fetchall()
+    builtin = {name for (name,) in rows}
+    folder = None
+    if cfg.extension_directory is not None:
+        version = conn.execute("select library_version from pragma_version()").fetchone()[0]
+        platform = conn.execute("pragma platform").fetchone()[0]
+        folder = os.path.join(cfg.extension_directory, version, platform)
+    warnings = []
+    for name in cfg.extensions:
+        if name not in builtin or cfg.extension_repositories.get(name):
+            continue
+        if folder is not None and os.path.exists(os.path.join(folder, f"{name}.duckdb_extension")):
+            continue
+        warnings.append(
+            f"extension {name} is built into DuckDB, yet dbt-duckdb runs INSTALL {name} for it, "
+            "which downloads from the extension server: remove it from extensions (it is always loaded)"
+        )
+    return warnings
 
 
 def _attachment_warnings(cfg: DuckDBConfig) -> list[str]:

@@ -1,0 +1,2 @@
+-- a plain table in the main database
+select range as n, range * range as square from range(10)
