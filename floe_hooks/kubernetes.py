@@ -42,7 +42,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,63 +142,7 @@ def _check_label_key(key: str) -> bool:
 # --------------------------------------------------------------------------- objects
 
 
-def _settings(compiled: CompiledProject) -> KubernetesSettings:
-    return compiled.product.manifest.kubernetes
-
-
-def _manifest_file(compiled: CompiledProject) -> str:
-    return str(compiled.product.manifest.path)
-
-
-def _extra_labels(compiled: CompiledProject, reserved: Iterable[str]) -> dict[str, str]:
-    settings = _settings(compiled)
-    taken = set(reserved)
-    out: dict[str, str] = {}
-    for key, value in settings.labels.items():
-        path = f"kubernetes.labels.{key}"
-        if not isinstance(key, str) or not _check_label_key(key):
-            raise ConfigError(
-                f"{key!r} is not a Kubernetes label key ([prefix/]name, name: at most 63 letters, "
-                "digits, '-', '_', '.')",
-                file=_manifest_file(compiled),
-                path=path,
-            )
-        if not isinstance(value, str) or len(value) > _MAX_LABEL or not _LABEL_VALUE.fullmatch(value):
-            raise ConfigError(
-                f"{value!r} is not a Kubernetes label value (at most 63 letters, digits, '-', '_', '.', "
-                "starting and ending with a letter or digit)",
-                file=_manifest_file(compiled),
-                path=path,
-            )
-        if key in taken or key.startswith(f"{LABEL_PREFIX}/"):
-            raise ConfigError(
-                f"label {key!r} is set by floe; choose another key",
-                file=_manifest_file(compiled),
-                path=path,
-            )
-        out[key] = value
-    return out
-
-
-def _base_labels(compiled: CompiledProject, component: str, instance: str) -> dict[str, str]:
-    from floe_hooks._version import __version__
-
-    product = compiled.product
-    labels = {
-        "app.kubernetes.io/name": "dbt",
-        "app.kubernetes.io/instance": instance,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": label_value(product.name),
-        "app.kubernetes.io/managed-by": "floe",
-        f"{LABEL_PREFIX}/product": label_value(product.name),
-        f"{LABEL_PREFIX}/version": label_value(__version__),
-    }
-    if product.environment is not None:
-        labels[f"{LABEL_PREFIX}/environment"] = label_value(product.environment)
-    return labels
-
-
-def _manifest_from_product(compiled: CompiledProject) -> str:
+def _relative_manifest(compiled: CompiledProject) -> str:
     """The manifest's path relative to floe.yaml's folder: the same wherever floe runs."""
     product = compiled.product
     try:
@@ -207,40 +151,90 @@ def _manifest_from_product(compiled: CompiledProject) -> str:
         return product.manifest.path.as_posix()
 
 
-def _base_annotations(compiled: CompiledProject) -> dict[str, str]:
-    product = compiled.product
-    annotations = {
-        f"{LABEL_PREFIX}/product": product.name,
-        f"{LABEL_PREFIX}/manifest": _manifest_from_product(compiled),
-        f"{LABEL_PREFIX}/profiles-sha256": hashlib.sha256(compiled.profiles_yml.encode("utf-8")).hexdigest(),
-    }
-    if product.environment is not None:
-        annotations[f"{LABEL_PREFIX}/environment"] = product.environment
-    return annotations
+class _Render:
+    """What every object of one product shares, worked out once."""
+
+    def __init__(self, compiled: CompiledProject) -> None:
+        from floe_hooks._version import __version__
+
+        product = compiled.product
+        self.compiled = compiled
+        self.settings: KubernetesSettings = product.manifest.kubernetes
+        self.file = str(product.manifest.path)  # errors name the manifest as the user reached it
+        self.computes = {c.name: c for c in compiled.computes}
+        self.name_parts = (
+            [product.name] if product.environment is None else [product.name, product.environment]
+        )
+        self.labels = {
+            "app.kubernetes.io/name": "dbt",
+            "app.kubernetes.io/part-of": label_value(product.name),
+            "app.kubernetes.io/managed-by": "floe",
+            f"{LABEL_PREFIX}/product": label_value(product.name),
+            f"{LABEL_PREFIX}/version": label_value(__version__),
+        }
+        self.annotations = {
+            f"{LABEL_PREFIX}/product": product.name,
+            f"{LABEL_PREFIX}/manifest": _relative_manifest(compiled),
+            f"{LABEL_PREFIX}/profiles-sha256": hashlib.sha256(
+                compiled.profiles_yml.encode("utf-8")
+            ).hexdigest(),
+        }
+        if product.environment is not None:
+            self.labels[f"{LABEL_PREFIX}/environment"] = label_value(product.environment)
+            self.annotations[f"{LABEL_PREFIX}/environment"] = product.environment
+        self.extra = self._extra_labels()
+
+    def error(self, message: str, path: str | None = None) -> ConfigError:
+        return ConfigError(message, file=self.file, path=path)
+
+    def _extra_labels(self) -> dict[str, str]:
+        reserved = {*self.labels, "app.kubernetes.io/instance", "app.kubernetes.io/component"}
+        out: dict[str, str] = {}
+        for key, value in self.settings.labels.items():
+            path = f"kubernetes.labels.{key}"
+            if not isinstance(key, str) or not _check_label_key(key):
+                raise self.error(
+                    f"{key!r} is not a Kubernetes label key ([prefix/]name, name: at most 63 letters, "
+                    "digits, '-', '_', '.')",
+                    path,
+                )
+            if not isinstance(value, str) or len(value) > _MAX_LABEL or not _LABEL_VALUE.fullmatch(value):
+                raise self.error(
+                    f"{value!r} is not a Kubernetes label value (at most 63 letters, digits, '-', '_', '.', "
+                    "starting and ending with a letter or digit)",
+                    path,
+                )
+            if key in reserved or key.startswith(f"{LABEL_PREFIX}/"):
+                raise self.error(f"label {key!r} is set by floe; choose another key", path)
+            out[key] = value
+        return out
+
+    def metadata_labels(self, component: str, instance: str) -> dict[str, str]:
+        return {
+            **self.extra,
+            **self.labels,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/instance": instance,
+        }
 
 
-def _name_parts(compiled: CompiledProject) -> list[str]:
-    product = compiled.product
-    return [product.name] if product.environment is None else [product.name, product.environment]
-
-
-def _configmap(compiled: CompiledProject, name: str, extra: Mapping[str, str]) -> dict[str, Any]:
-    size = len(compiled.profiles_yml.encode("utf-8"))
+def _configmap(render: _Render, name: str) -> dict[str, Any]:
+    text = render.compiled.profiles_yml
+    size = len(text.encode("utf-8"))
     if size > _CONFIGMAP_LIMIT:
-        raise ConfigError(
-            f"profiles.yml is {size} bytes; a Kubernetes ConfigMap holds at most {_CONFIGMAP_LIMIT}",
-            file=_manifest_file(compiled),
+        raise render.error(
+            f"profiles.yml is {size} bytes; a Kubernetes ConfigMap holds at most {_CONFIGMAP_LIMIT}"
         )
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
             "name": name,
-            "namespace": _settings(compiled).namespace,
-            "labels": {**extra, **_base_labels(compiled, "dbt-profiles", name)},
-            "annotations": _base_annotations(compiled),
+            "namespace": render.settings.namespace,
+            "labels": render.metadata_labels("dbt-profiles", name),
+            "annotations": dict(render.annotations),
         },
-        "data": {_PROFILES_KEY: compiled.profiles_yml},
+        "data": {_PROFILES_KEY: text},
     }
 
 
@@ -249,37 +243,32 @@ def _secret_path(compute: CompiledCompute, path: str) -> str:
     return f"compute.approved[name={compute.name}].{field}"
 
 
-def _secret_env(compiled: CompiledProject, compute: CompiledCompute) -> list[dict[str, Any]]:
+def _secret_env(render: _Render, compute: CompiledCompute) -> list[dict[str, Any]]:
     """One ``env`` entry per secret binding, from a Kubernetes Secret; never a value."""
     env: list[dict[str, Any]] = []
-    seen: dict[str, tuple[str | None, str | None]] = {}
+    seen: dict[str, tuple[str, str]] = {}
     for binding in compute.secrets:
         ref = binding.ref
         if ref.secret is None or ref.key is None:
-            raise ConfigError(
+            raise render.error(
                 f"compute {compute.name!r}: the reference {{env: {ref.env}}} only works locally; a "
                 "Kubernetes Job reads secrets from a Secret: add 'secret: NAME' and 'key: KEY' to this "
                 "reference (keep 'env' for local runs)",
-                file=_manifest_file(compiled),
-                path=_secret_path(compute, binding.path),
+                _secret_path(compute, binding.path),
             )
         source = (ref.secret, ref.key)
         previous = seen.get(binding.variable)
         if previous is not None:
             if previous != source:
-                raise ConfigError(
+                raise render.error(
                     f"compute {compute.name!r}: two secret fields map to the same variable "
                     f"{binding.variable} with different Secrets; rename one of them",
-                    file=_manifest_file(compiled),
-                    path=_secret_path(compute, binding.path),
+                    _secret_path(compute, binding.path),
                 )
             continue
         seen[binding.variable] = source
         env.append(
-            {
-                "name": binding.variable,
-                "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}},
-            }
+            {"name": binding.variable, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key}}}
         )
     return env
 
@@ -299,7 +288,7 @@ def _duckdb_bytes(text: str) -> int | None:
     return int(float(number) * (1024 if binary else 1000) ** power)
 
 
-def _check_engine_memory(compiled: CompiledProject, compute: CompiledCompute) -> None:
+def _check_engine_memory(render: _Render, compute: CompiledCompute) -> None:
     """An in-pod engine must not be allowed more memory than the pod: the kernel kills it first.
 
     Only DuckDB runs inside the dbt pod among the engines floe knows; a server engine's
@@ -312,48 +301,38 @@ def _check_engine_memory(compiled: CompiledProject, compute: CompiledCompute) ->
         return
     limit = settings.get("memory_limit")
     engine = _duckdb_bytes(limit) if isinstance(limit, str) else None
-    pod = compute.resources.memory_limit_bytes
-    if engine is not None and engine > pod:
+    if engine is not None and engine > compute.resources.memory_limit_bytes:
         given = getattr(compute.compute.config, "settings", None)
         field = (
             "settings.memory_limit"
             if isinstance(given, Mapping) and "memory_limit" in given
             else "memory_limit"
         )
-        raise ConfigError(
+        raise render.error(
             f"DuckDB's memory_limit {limit} is more than the pod's memory limit "
             f"{compute.resources.memory_limit}: the pod would be OOM-killed before DuckDB spills to disk; "
             "lower memory_limit (or leave it unset: 75% of the pod's limit) or raise the compute's resources",
-            file=_manifest_file(compiled),
-            path=f"compute.approved[name={compute.name}].config.{field}",
+            f"compute.approved[name={compute.name}].config.{field}",
         )
 
 
 def _job(
-    compiled: CompiledProject,
-    step: RunStep,
-    index: int,
-    name: str,
-    after: str | None,
-    configmap: str,
-    extra: Mapping[str, str],
+    render: _Render, step: RunStep, index: int, name: str, after: str | None, configmap: str
 ) -> dict[str, Any]:
-    settings = _settings(compiled)
-    product = compiled.product
-    compute = compiled.compute(step.compute)
-    _check_engine_memory(compiled, compute)
+    settings = render.settings
+    compute = render.computes[step.compute]
+    _check_engine_memory(render, compute)
     labels = {
-        **extra,
-        **_base_labels(compiled, "dbt-run", name),
+        **render.metadata_labels("dbt-run", name),
         f"{LABEL_PREFIX}/compute": label_value(compute.name),
         f"{LABEL_PREFIX}/step": str(index),
     }
     annotations = {
-        **_base_annotations(compiled),
+        **render.annotations,
         f"{LABEL_PREFIX}/compute": compute.name,
         f"{LABEL_PREFIX}/compute-type": compute.compute.type,
         f"{LABEL_PREFIX}/transforms": ",".join(step.transforms),
-        f"{LABEL_PREFIX}/steps": str(len(compiled.run_plan)),
+        f"{LABEL_PREFIX}/steps": str(len(render.compiled.run_plan)),
     }
     if after is not None:
         annotations[f"{LABEL_PREFIX}/after"] = after
@@ -365,21 +344,12 @@ def _job(
         {"name": "DBT_TARGET_PATH", "value": f"{SCRATCH_DIR}/dbt/target"},
         {"name": "DBT_LOG_PATH", "value": f"{SCRATCH_DIR}/dbt/logs"},
         {"name": "HOME", "value": SCRATCH_DIR},
-        *_secret_env(compiled, compute),
+        *_secret_env(render, compute),
     ]
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": settings.image,
-        "command": [
-            "dbt",
-            "run",
-            "--profile",
-            product.name,
-            "--target",
-            compute.name,
-            "--select",
-            *step.select,
-        ],
+        "command": step.command(render.compiled.product.name),
         "env": env,
         "resources": compute.resources.to_kubernetes(),
         "securityContext": {
@@ -443,30 +413,27 @@ def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
         a DuckDB ``memory_limit`` above the pod's memory limit, an invalid image or extra
         label, or a ``profiles.yml`` too large for a ConfigMap.
     """
-    settings = _settings(compiled)
-    if not _IMAGE.fullmatch(settings.image):
-        raise ConfigError(
-            f"{settings.image!r} is not a container image reference (no spaces or control characters)",
-            file=_manifest_file(compiled),
-            path="kubernetes.image",
+    render = _Render(compiled)
+    if not _IMAGE.fullmatch(render.settings.image):
+        raise render.error(
+            f"{render.settings.image!r} is not a container image reference (no spaces or control characters)",
+            "kubernetes.image",
         )
-    reserved = [*_base_labels(compiled, "", ""), f"{LABEL_PREFIX}/compute"]
-    extra = _extra_labels(compiled, reserved)
-    configmap_name = dns_label(*_name_parts(compiled), "dbt-profiles")
-    objects = [_configmap(compiled, configmap_name, extra)]
+    configmap_name = dns_label(*render.name_parts, "dbt-profiles")
+    objects = [_configmap(render, configmap_name)]
 
     counts = collections.Counter(step.compute for step in compiled.run_plan)
     taken: set[str] = set()
     after: str | None = None
     for index, step in enumerate(compiled.run_plan, 1):
-        parts = [*_name_parts(compiled), step.compute]
+        parts = [*render.name_parts, step.compute]
         if counts[step.compute] > 1:  # the plan comes back to this compute: one Job per visit
             parts.append(f"step{index}")
         name = dns_label(*parts)
         if name in taken:  # `a` at step 1 vs a compute `a_step1`: keep both, distinctly
             name = dns_label(*parts, "")
         taken.add(name)
-        objects.append(_job(compiled, step, index, name, after, configmap_name, extra))
+        objects.append(_job(render, step, index, name, after, configmap_name))
         after = name
     return objects
 
@@ -474,27 +441,33 @@ def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- YAML
 
 
-@functools.lru_cache(maxsize=1)
-def _dumper() -> Any:
+@functools.lru_cache(maxsize=2)
+def _dumper(emitter: str = "c") -> Any:
+    """A safe dumper (libyaml's when PyYAML has it) writing multi-line strings as literal blocks."""
     import yaml
 
-    class _Dumper(yaml.SafeDumper):
-        """SafeDumper with multi-line strings as literal blocks (readable profiles.yml diffs)."""
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper) if emitter == "c" else yaml.SafeDumper
 
-    def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    class _Dumper(base):  # type: ignore[valid-type,misc]
+        pass
+
+    def _str(dumper: Any, data: str) -> yaml.ScalarNode:
         style = "|" if "\n" in data else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)  # type: ignore[no-any-return]
 
     _Dumper.add_representer(str, _str)
     return _Dumper
 
 
-def dump_objects(objects: Sequence[Mapping[str, Any]], *, header: str = "") -> str:
+def dump_objects(objects: Sequence[Mapping[str, Any]], *, header: str = "", emitter: str = "c") -> str:
     """Multi-document YAML: ``---`` before each object, keys sorted, no timestamps.
 
-    The pure-Python safe dumper with a fixed style is used whatever PyYAML was built with,
-    so the bytes depend on the objects only. Every value is emitted as the type it has: a
-    string that looks like YAML syntax (quotes, ``: ``, ``{{``, newlines) stays a string.
+    Safe types only, a fixed style, and ASCII output: every character outside printable
+    ASCII is escaped, which keeps strings with control or line-separator characters (NUL,
+    U+0085, U+2028) exact and makes libyaml's emitter and PyYAML's pure-Python one write
+    the same bytes (``emitter="python"`` forces the latter; the tests compare them). A
+    string that looks like YAML syntax (quotes, ``: ``, ``{{``, newlines, ``yes``) is
+    quoted or written as a literal block and reads back as the same string.
 
     :param header: comment lines (without ``#``) put before the first document.
     """
@@ -502,11 +475,11 @@ def dump_objects(objects: Sequence[Mapping[str, Any]], *, header: str = "") -> s
 
     body = yaml.dump_all(
         [dict(obj) for obj in objects],
-        Dumper=_dumper(),
+        Dumper=_dumper(emitter),
         explicit_start=True,
         sort_keys=True,
         default_flow_style=False,
-        allow_unicode=True,
+        allow_unicode=False,
         width=4096,
         indent=2,
     )

@@ -98,27 +98,51 @@ def test_the_output_parses_back_to_the_objects(project: K8sProject) -> None:
     assert list(yaml.safe_load_all(render_kubernetes(compiled))) == kubernetes_objects(compiled)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        HOSTILE,
-        "yes",
-        "null",
-        "0755",
-        "1e3",
-        "~",
-        "- a",
-        "key: value",
-        "{{ x }}",
-        " padded ",
-        "tab\there",
-        "ünï€ødé",
-    ],
-)
+HOSTILE_VALUES = [
+    HOSTILE,
+    "yes",
+    "null",
+    "0755",
+    "1e3",
+    "~",
+    "- a",
+    "key: value",
+    "{{ x }}",
+    " padded ",
+    "tab\there",
+    "trailing \nspace",
+    "\nleading newline",
+    "end\n",
+    "two\n\n",
+    "ünï€ødé\nmulti-line",
+    "emoji \U0001f600",
+    "nel\x85inside",
+    "line\u2028separator",
+    "nul\x00byte",
+    "\ufeffbom",
+    "cr\r\nlf",
+    "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
 def test_a_hostile_string_stays_a_string_value(value: str) -> None:
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": value}}
-    text = dump_objects([obj])
-    assert list(yaml.safe_load_all(text)) == [obj]
+    for emitter in ("c", "python"):
+        text = dump_objects([obj], emitter=emitter)
+        assert text.isascii()
+        assert list(yaml.safe_load_all(text)) == [obj]
+
+
+def test_libyaml_and_the_python_emitter_write_the_same_bytes(project: K8sProject) -> None:
+    """Whether PyYAML has libyaml or not must not change the output."""
+    manifest = two_computes(kubernetes={"image": "img:1", "labels": {"team": "x"}})
+    manifest["compute"]["approved"][0]["config"]["path"] = "data/ünï€ødé lake.duckdb"
+    project.write(manifest, TWO_TRANSFORMS)
+    objects = kubernetes_objects(project.compile())
+    hostile = [{"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": v}} for v in HOSTILE_VALUES]
+    for batch in (objects, hostile):
+        assert dump_objects(batch, emitter="c") == dump_objects(batch, emitter="python")
 
 
 def test_hostile_paths_survive_the_whole_pipeline(project: K8sProject) -> None:
