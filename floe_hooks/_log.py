@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextvars
 import os
 import sys
-import uuid
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
@@ -82,7 +81,8 @@ def enabled(level: str) -> bool:
 
 
 def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    # 16 random hex digits; os.urandom spares `floe` start-up the uuid module (and _uuid).
+    return os.urandom(8).hex()
 
 
 def correlation_id() -> str:
