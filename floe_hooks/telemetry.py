@@ -27,6 +27,7 @@ only their class name.
 from __future__ import annotations
 
 import contextvars
+import os
 import sys
 import threading
 import time
@@ -56,6 +57,8 @@ TIMEOUT_ERROR = "ComputeTimeoutError"
 CONNECTION_ERROR = "ComputeConnectionError"
 _CONTRACT_ERROR = "PluginContractError"
 
+_UNKNOWN = object()
+_named_by_env: dict[str, bool] = {}
 _INACTIVE_TRACING = frozenset({"ProxyTracerProvider", "NoOpTracerProvider"})
 _INACTIVE_METRICS = frozenset({"_ProxyMeterProvider", "NoOpMeterProvider"})
 
@@ -67,13 +70,33 @@ _cache_lock = threading.Lock()
 _sink: contextvars.ContextVar[list[HookCall] | None] = contextvars.ContextVar("floe_hook_calls", default=None)
 
 
+def _provider(module: Any, attribute: str, variable: str, getter: str) -> Any:
+    """The global provider, or None when none was set: cheaply, without the API's getter.
+
+    The API keeps the provider set with ``set_*_provider`` in a module global that is
+    None until then; the getter would also read the environment each time (for a
+    provider named by ``OTEL_PYTHON_*_PROVIDER``), so it is only called when that
+    variable is set (read once per process), or when a future API no longer has the global.
+    """
+    provider = getattr(module, attribute, _UNKNOWN)
+    if provider is None:
+        named = _named_by_env.get(variable)
+        if named is None:  # read once: a lookup in os.environ costs microseconds
+            named = _named_by_env[variable] = variable in os.environ
+        if not named:
+            return None
+    if provider is None or provider is _UNKNOWN:
+        provider = getattr(module, getter)()
+    return provider
+
+
 def _tracer() -> Any:
     """The floe tracer of the installed SDK provider, or None (no import happens)."""
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return None
-    provider = trace.get_tracer_provider()
-    if type(provider).__name__ in _INACTIVE_TRACING:
+    provider = _provider(trace, "_TRACER_PROVIDER", "OTEL_PYTHON_TRACER_PROVIDER", "get_tracer_provider")
+    if provider is None or type(provider).__name__ in _INACTIVE_TRACING:
         return None
     cached = _cache.get("tracer")
     if cached is None or cached[0] is not provider:
@@ -106,11 +129,11 @@ class _Instruments:
 
 def _instruments() -> _Instruments | None:
     """The instruments of the installed SDK meter provider, or None (no import happens)."""
-    metrics = sys.modules.get("opentelemetry.metrics")
-    if metrics is None:
+    internal = sys.modules.get("opentelemetry.metrics._internal")
+    if internal is None:
         return None
-    provider = metrics.get_meter_provider()
-    if type(provider).__name__ in _INACTIVE_METRICS:
+    provider = _provider(internal, "_METER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER", "get_meter_provider")
+    if provider is None or type(provider).__name__ in _INACTIVE_METRICS:
         return None
     cached = _cache.get("meter")
     if cached is None or cached[0] is not provider:
