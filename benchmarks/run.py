@@ -38,7 +38,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import timeit
 from collections.abc import Callable, Sequence
@@ -79,7 +78,6 @@ class Settings:
     importtime_runs: int
     dbt_runs: int  # 0: skip dbt debug
     concurrency_computes: int
-    concurrency_delay_s: float
     concurrency_runs: int
     hung_timeout_s: float
     hung_runs: int
@@ -96,7 +94,6 @@ FULL = Settings(
     importtime_runs=7,
     dbt_runs=5,
     concurrency_computes=100,
-    concurrency_delay_s=0.2,
     concurrency_runs=7,
     hung_timeout_s=1.0,
     hung_runs=3,
@@ -125,9 +122,8 @@ TINY = Settings(
     importtime_runs=1,
     dbt_runs=0,
     concurrency_computes=5,
-    concurrency_delay_s=0.05,
     concurrency_runs=1,
-    hung_timeout_s=0.2,
+    hung_timeout_s=0.3,
     hung_runs=1,
     compile_sizes=((2, 10), (3, 30)),
     compile_runs=1,
@@ -340,95 +336,72 @@ def _dbt_debug(
 # ---------------------------------------------------------------------- concurrency
 
 
-def _fixture_plugin(
-    type_name: str, validate: Callable[..., Any], profile: dict[str, Any] | None = None
-) -> object:
-    """A plugin object serving compute type ``type_name``, whose health check is ``validate``."""
-    from floe_hooks import PluginMetadata, ResourceSpec, hookimpl
+def _health_fixtures() -> Any:
+    """benchmarks/health_concurrency.py: its fixture plugins (sleepy 200 ms, hung) and manager.
 
-    answer = profile if profile is not None else {"type": type_name}
+    Imported after the installed floe_hooks, and with ``sys.path`` restored afterwards:
+    that script puts the source tree first on the path, and the runner measures the
+    installed package.
+    """
+    import floe_duckdb  # noqa: F401  (installed copies first)
+    import floe_hooks  # noqa: F401
 
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name=type_name, version="1.0", floe_api_version="1.0", compute_types=(type_name,)
-        )
-
-    def generate_profile(compute: Any) -> dict[str, Any]:
-        return answer
-
-    def resource_requirements(compute: Any) -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    namespace = {
-        "plugin_metadata": staticmethod(hookimpl(plugin_metadata)),
-        "generate_profile": staticmethod(hookimpl(generate_profile)),
-        "resource_requirements": staticmethod(hookimpl(resource_requirements)),
-        "validate_connection": staticmethod(hookimpl(validate)),
-    }
-    return type(f"{type_name.title()}Plugin", (), namespace)()
+    saved = list(sys.path)
+    try:
+        import health_concurrency
+    finally:
+        sys.path[:] = saved
+    return health_concurrency
 
 
 def bench_concurrency(settings: Settings, work: Path) -> dict[str, Any]:
-    """``check_health`` over N computes whose checks sleep, and over one that never returns."""
-    from floe_hooks import ComputeConfig, ConnectionResult, PluginManager, check_health
+    """``check_health`` over N computes whose checks sleep 200 ms; then with one of them hung."""
+    from floe_hooks import ComputeConfig, check_health
 
-    delay = settings.concurrency_delay_s
-    release = threading.Event()
-
-    def sleepy(compute: Any) -> ConnectionResult:
-        time.sleep(delay)
-        return ConnectionResult(status="healthy", latency_ms=delay * 1000)
-
-    def hung(compute: Any) -> ConnectionResult:
-        release.wait()
-        return ConnectionResult(status="healthy", latency_ms=0.0)
-
-    pm = PluginManager(autoload=False)
-    pm.register(_fixture_plugin("sleepy", sleepy))
-    pm.register(_fixture_plugin("hung", hung))
-    computes = [ComputeConfig(name=f"c{i:03d}", type="sleepy") for i in range(settings.concurrency_computes)]
-    check_health(computes[:2], manager=pm, timeout=5)  # warm: imports, dispatch caches
+    fixtures = _health_fixtures()
+    pm = fixtures.manager()
+    n = settings.concurrency_computes
+    computes = [ComputeConfig(name=f"c{i:03d}", type="sleepy") for i in range(n)]
+    stuck = ComputeConfig(name="stuck", type="hung", timeout_seconds=settings.hung_timeout_s)
+    check_health(computes[:2], manager=pm)  # warm: imports, dispatch caches
     walls = []
     for _ in range(settings.concurrency_runs):
         start = time.perf_counter()
-        results = check_health(computes, manager=pm, timeout=5)
+        results = check_health(computes, manager=pm)
         walls.append(time.perf_counter() - start)
         assert all(r.status.value == "healthy" for r in results), results
     hung_walls = []
-    try:
-        for _ in range(settings.hung_runs):
-            start = time.perf_counter()
-            (result,) = check_health(
-                [ComputeConfig(name="stuck", type="hung")], manager=pm, timeout=settings.hung_timeout_s
-            )
-            hung_walls.append(time.perf_counter() - start)
-            assert result.status.value == "unhealthy", result
-    finally:
-        release.set()
+    for _ in range(settings.hung_runs):  # n - 1 sleepy checks and a hung one
+        start = time.perf_counter()
+        results = check_health([*computes[:-1], stuck], manager=pm)
+        hung_walls.append(time.perf_counter() - start)
+        assert results[-1].message == f"timed out after {settings.hung_timeout_s:g} s", results[-1]
+        assert all(r.status.value == "healthy" for r in results[:-1]), results
+    fixtures.RELEASE.set()  # the abandoned daemon threads may end now
     wall = _common.stats(walls)
     hung_stats = _common.stats(hung_walls)
     out = {
-        "computes": settings.concurrency_computes,
-        "check_s": delay,
+        "computes": n,
+        "check_s": 0.2,
         "wall_s": wall,
-        "serial_s": round(delay * settings.concurrency_computes, 3),
+        "serial_s": round(0.2 * n, 3),
         "goal_s": 1.0,
         "hung": {
+            "computes": n,
             "timeout_s": settings.hung_timeout_s,
             "wall_s": hung_stats,
             "overshoot_s": round(hung_stats["max"] - settings.hung_timeout_s, 4),
             "goal_overshoot_s": 0.1,
         },
     }
-    _print("concurrency (check_health, in process)")
+    _print("concurrency (check_health in process; fixture plugins of benchmarks/health_concurrency.py)")
     _print(
-        f"  {settings.concurrency_computes} checks of {delay * 1000:.0f} ms: "
-        f"median {_ms(wall['median']).strip()}"
+        f"  {n} checks of 200 ms: median {_ms(wall['median']).strip()}, max {_ms(wall['max']).strip()}"
         f" (serial would be {out['serial_s']:.1f} s; goal < 1 s)"
     )
     _print(
-        f"  hung plugin, timeout {settings.hung_timeout_s:g} s: returned after {hung_stats['max']:.3f} s "
-        f"(+{out['hung']['overshoot_s'] * 1000:.1f} ms; goal < 100 ms late)"
+        f"  {n - 1} checks of 200 ms + 1 hung plugin, timeout {settings.hung_timeout_s:g} s: returned after "
+        f"{hung_stats['max']:.3f} s at most (+{out['hung']['overshoot_s'] * 1000:.1f} ms; goal < 100 ms late)"
     )
     return out
 
@@ -515,22 +488,14 @@ def _per_call(stmt: Callable[[], Any], settings: Settings) -> float:
 
 
 def bench_dispatch(settings: Settings, work: Path) -> dict[str, Any]:
-    """A capability through the manager against the same hookimpl called directly (seconds per call)."""
-    from floe_hooks import ComputeConfig, ConnectionResult, PluginManager
+    """A capability through the manager against the same hookimpl called directly (CPU time per call)."""
+    from floe_hooks import ComputeConfig, PluginManager
 
-    profile = {"type": "bench", "path": "bench.db"}
-
-    def validate(compute: Any) -> ConnectionResult:
-        return ConnectionResult(status="healthy", latency_ms=0.0)
-
-    plugin = _fixture_plugin("bench", validate, profile)
-    pm = PluginManager(autoload=False)
-    pm.register(plugin)
-    # A second plugin, so that dispatch has something to leave out.
-    pm.register(_fixture_plugin("other", validate))
-    compute = ComputeConfig(name="warehouse", type="bench")
-    direct_fn = plugin.generate_profile  # type: ignore[attr-defined]
-    assert pm.generate_profile(compute) is direct_fn(compute)
+    fixtures = _health_fixtures()
+    pm = fixtures.manager()  # two plugins: dispatch has one to leave out
+    compute = ComputeConfig(name="warehouse", type="sleepy")
+    direct_fn = pm.plugin_for("sleepy").plugin.generate_profile  # the hookimpl the manager will run
+    assert pm.generate_profile(compute) == direct_fn(compute)
     hook = pm.pluggy.hook.generate_profile
 
     figures = {
