@@ -1,4 +1,4 @@
-"""``floe k8s``: each compute's dbt run as a Kubernetes Job, plus the profiles ConfigMap."""
+"""``floe k8s``: each step of the run plan as a Kubernetes Job, plus the profiles ConfigMap."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     parser = sub.add_parser(
         "k8s",
-        help="write Kubernetes Jobs (one per compute) and the profiles ConfigMap",
-        description="Compile the product like `floe compile`, then write DIR/kubernetes.yaml: a ConfigMap "
-        "with profiles.yml and one batch/v1 Job per compute of the run plan, running `dbt run --target "
-        "<compute> --select <its transforms>` with the plugin's resource requests and limits and its "
-        "secrets from Kubernetes Secrets. Apply it with `kubectl apply -f`. Exit status 2 on bad "
-        "input (a secret reference without secret:/key: included); nothing is written then.",
+        help="write Kubernetes Jobs (one per compute of the run plan) and the profiles ConfigMap",
+        description=(
+            "Compile the product like `floe compile`, then write DIR/kubernetes.yaml: a ConfigMap with "
+            "profiles.yml and one batch/v1 Job per step of the run plan (one per compute it uses), running "
+            "`dbt run --target <compute> --select <its transforms>` with the plugin's resource requests and "
+            "limits and its secrets from Kubernetes Secrets. Apply it with `kubectl apply -f`. Exit status 2 "
+            "on bad input (a secret reference without secret:/key: included); nothing is written then."
+        ),
     )
     parser.add_argument("floe_yaml", metavar="FLOE_YAML", help="the data product file (floe.yaml)")
     parser.add_argument("--env", help="apply this environment's overlay from the manifest")
