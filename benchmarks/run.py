@@ -185,7 +185,12 @@ def bench_cold_start(settings: Settings, work: Path) -> dict[str, Any]:
         },
         "goal": 2.0,
     }
-    out["importtime"] = importtime(settings, work)
+    out["importtime"] = {
+        "cli_import": importtime(settings, work, IMPORT_CLI),
+        "plugins": importtime(settings, work, IMPORT_PLUGINS),
+    }
+    for entry in out["importtime"].values():
+        del entry["_table"]
     _print("cold start")
     _print_commands(results)
     _print(
@@ -199,40 +204,101 @@ def bench_cold_start(settings: Settings, work: Path) -> dict[str, Any]:
     _print("  heaviest imports made by floe modules (``floe plugins``):")
     for row in out["importtime"]["plugins"]["imported_by_floe"][:10]:
         _print(f"    {row['cumulative_ms']:7.1f} ms  {row['module']}  <- {row['imported_by']}")
+    heavy = out["importtime"]["plugins"]["heavy_loaded"]
+    _print(
+        "  never imported by `floe plugins`: "
+        + (", ".join(name for name, loaded in heavy.items() if not loaded) or "-")
+        + "; imported: "
+        + (", ".join(name for name, loaded in heavy.items() if loaded) or "none")
+    )
+    out["discovery"] = discovery(settings, work)
+    d = out["discovery"]
+    _print(
+        f"  discovery among {d['distributions']} distributions (CPU, fresh process): entry-point scanner "
+        f"{d['scan_ms']:.2f} ms, importlib.metadata.entry_points {d['importlib_ms']:.2f} ms"
+    )
     return out
 
 
-def importtime(settings: Settings, work: Path) -> dict[str, Any]:
-    """Median ``-X importtime`` figures of importing the CLI and of running ``floe plugins``."""
-    out: dict[str, Any] = {}
-    for key, code in (("cli_import", IMPORT_CLI), ("plugins", IMPORT_PLUGINS)):
-        argv = [sys.executable, "-X", "importtime", "-c", code]
-        runs = []
-        for _ in range(settings.importtime_runs + 1):  # the first one warms caches
-            import subprocess
+DISCOVERY = {
+    "scanner": "from floe_hooks._discovery import scan; found = scan('floe.computes')",
+    "importlib": "from importlib.metadata import entry_points; found = entry_points(group='floe.computes')",
+}
+TIMED = (
+    "import time, floe_hooks; start = time.process_time(); {code}; "
+    "assert found; print((time.process_time() - start) * 1000)"
+)
 
-            done = subprocess.run(argv, cwd=work, env=_common.clean_env(), capture_output=True, text=True)
-            runs.append(_common.parse_importtime(done.stderr))
-        table = _common.median_imports(runs[1:] if len(runs) > 1 else runs)
-        tops = [r for r in table if "." not in r["module"] or r["imported_by"] == "(top level)"]
-        total = statistics.median(
-            sum(e.cumulative_us for e in entries if e.depth == 0) / 1000 for entries in runs[1:] or runs
-        )
-        out[key] = {
-            "command": f'python -X importtime -c "{code}"',
-            "total_ms": round(total, 1),
-            "floe_modules": [r for r in table if r["module"].split(".")[0] in ("floe_hooks", "floe_duckdb")][
-                :10
-            ],
-            "imported_by_floe": [
-                r
-                for r in table
-                if r["module"].split(".")[0] not in ("floe_hooks", "floe_duckdb")
-                and r["imported_by"].split(".")[0] in ("floe_hooks", "floe_duckdb")
-            ][:10],
-            "top_level": tops[:10],
-        }
-    return out
+
+def discovery(settings: Settings, work: Path) -> dict[str, Any]:
+    """floe's entry-point scanner against ``importlib.metadata.entry_points``, each in a fresh process.
+
+    CPU milliseconds of discovery alone (``floe_hooks`` is imported first in both),
+    including the import of ``importlib.metadata`` itself, as a cold ``floe`` pays it.
+    """
+    from importlib import metadata
+
+    figures: dict[str, list[float]] = {name: [] for name in DISCOVERY}
+    for _ in range(max(3, settings.importtime_runs)):
+        for name, code in DISCOVERY.items():
+            argv = [sys.executable, "-c", TIMED.format(code=code)]
+            figures[name].append(float(run_checked(argv, cwd=work)))
+    return {
+        "distributions": sum(1 for _ in metadata.distributions()),
+        "scan_ms": round(statistics.median(figures["scanner"]), 3),
+        "importlib_ms": round(statistics.median(figures["importlib"]), 3),
+    }
+
+
+#: Libraries that ``floe plugins`` (discovery) must never import (design.md).
+HEAVY = (
+    "duckdb",
+    "opentelemetry",
+    "structlog",
+    "yaml",
+    "cattrs",
+    "dbt",
+    "floe_hooks.manifest",
+    "floe_hooks.compile",
+)
+FLOE_PACKAGES = ("floe_hooks", "floe_duckdb")
+
+
+def _importtime_runs(settings: Settings, work: Path, argv: Sequence[str]) -> list[list[_common.ImportEntry]]:
+    import subprocess
+
+    runs = []
+    for _ in range(settings.importtime_runs + 1):  # the first one warms caches, and is dropped
+        done = subprocess.run(argv, cwd=work, env=_common.clean_env(), capture_output=True, text=True)
+        runs.append(_common.parse_importtime(done.stderr))
+    return runs[1:] if len(runs) > 1 else runs
+
+
+def importtime(settings: Settings, work: Path, code: str, *args: str) -> dict[str, Any]:
+    """Median ``-X importtime`` figures of ``python -c code args``: floe's modules and what they pull in."""
+    runs = _importtime_runs(settings, work, [sys.executable, "-X", "importtime", "-c", code, *args])
+    table = _common.median_imports(runs)
+    total = statistics.median(
+        sum(e.cumulative_us for e in entries if e.depth == 0) / 1000 for entries in runs
+    )
+    loaded = {row["module"] for row in table}
+    return {
+        "command": f'python -X importtime -c "{code}"',
+        "total_ms": round(total, 1),
+        "modules": len(table),
+        # The 10 largest cumulative entries of floe's own modules.
+        "floe_modules": [r for r in table if r["module"].split(".")[0] in FLOE_PACKAGES][:10],
+        # The heaviest libraries a floe module imports first (shared ones are charged to
+        # whichever module imports them first).
+        "imported_by_floe": [
+            r
+            for r in table
+            if r["module"].split(".")[0] not in FLOE_PACKAGES
+            and r["imported_by"].split(".")[0] in FLOE_PACKAGES
+        ][:10],
+        "heavy_loaded": {name: any(m == name or m.startswith(name + ".") for m in loaded) for name in HEAVY},
+        "_table": table,
+    }
 
 
 # ---------------------------------------------------------------------- one-shot health check
@@ -290,6 +356,7 @@ def bench_health(settings: Settings, work: Path) -> dict[str, Any]:
         "goal": 1.15,
     }
     out["dbt_debug"] = _dbt_debug(settings, work, paths, floe)
+    out["imports"] = _validate_imports(settings, work, paths)
     _print("one-shot health check")
     _print_commands(
         results | ({"dbt debug --connection": out["dbt_debug"]} if "wall_s" in out["dbt_debug"] else {})
@@ -303,7 +370,43 @@ def bench_health(settings: Settings, work: Path) -> dict[str, Any]:
         _print(f"  dbt debug --connection / floe validate: {dbt['speedup']:.1f}x slower than floe")
     else:
         _print(f"  dbt debug --connection: {dbt['status']}")
+    imports = out["imports"]
+    _print(
+        f"  -X importtime: floe validate imports {imports['floe_only_count']} modules the bare script does "
+        f"not, {imports['floe_only_self_ms']:.1f} ms of import (self times); by package:"
+    )
+    for package, ms in list(imports["floe_only_by_package"].items())[:8]:
+        _print(f"    {ms:7.1f} ms  {package}")
     return out
+
+
+def _validate_imports(settings: Settings, work: Path, paths: dict[str, Path]) -> dict[str, Any]:
+    """What ``floe validate`` imports beyond the bare script: module self times, by top-level package."""
+    floe = importtime(
+        settings,
+        work,
+        "from floe_hooks.cli import main; main(['validate', __import__('sys').argv[1]])",
+        str(paths["manifest"]),
+    )
+    bare = importtime(settings, work, BARE_DUCKDB, str(paths["db"]))
+    bare_modules = {row["module"] for row in bare["_table"]}
+    extra = [row for row in floe["_table"] if row["module"] not in bare_modules]
+    by_package: dict[str, float] = {}
+    for row in extra:
+        package = row["module"].split(".")[0]
+        if package in FLOE_PACKAGES:
+            package = row["module"]
+        by_package[package] = by_package.get(package, 0.0) + row["self_ms"]
+    return {
+        "floe_total_ms": floe["total_ms"],
+        "bare_total_ms": bare["total_ms"],
+        "floe_only_count": len(extra),
+        "floe_only_self_ms": round(sum(row["self_ms"] for row in extra), 2),
+        "floe_only_by_package": {
+            k: round(v, 2) for k, v in sorted(by_package.items(), key=lambda item: -item[1])[:15]
+        },
+        "floe_modules": floe["floe_modules"],
+    }
 
 
 def _dbt_debug(
@@ -497,11 +600,17 @@ def bench_dispatch(settings: Settings, work: Path) -> dict[str, Any]:
     direct_fn = pm.plugin_for("sleepy").plugin.generate_profile  # the hookimpl the manager will run
     assert pm.generate_profile(compute) == direct_fn(compute)
     hook = pm.pluggy.hook.generate_profile
+    others = [info.plugin for info in pm.plugins if "sleepy" not in info.metadata.compute_types]
 
     figures = {
         "direct hookimpl call": _per_call(lambda: direct_fn(compute), settings),
         "manager.generate_profile (floe dispatch)": _per_call(lambda: pm.generate_profile(compute), settings),
         "pm.pluggy.hook.generate_profile (every plugin)": _per_call(lambda: hook(compute=compute), settings),
+        # What the per-type cache saves: building pluggy's subset caller on every call.
+        "pluggy subset_hook_caller built per call (no cache)": _per_call(
+            lambda: pm.pluggy.subset_hook_caller("generate_profile", remove_plugins=others)(compute=compute),
+            settings,
+        ),
     }
     # The real DuckDB plugin's cheapest capability, for scale.
     import floe_duckdb
