@@ -212,3 +212,13 @@ def test_the_profiles_digest_matches_the_compiled_artifact(project: K8sProject) 
             obj["metadata"]["annotations"]["floe.dev/profiles-sha256"]
             == compiled.artifacts["profile"]["sha256"]
         )
+
+
+def test_the_docstring_examples_hold() -> None:
+    import doctest
+
+    import floe_hooks.kubernetes
+
+    result = doctest.testmod(floe_hooks.kubernetes)
+    assert result.attempted >= 3
+    assert result.failed == 0
