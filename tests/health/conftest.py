@@ -137,6 +137,11 @@ def with_password(name: str, type_: str, variable: str, **kwargs: Any) -> Comput
     return ComputeConfig(name=name, type=type_, credentials={"password": SecretRef(env=variable)}, **kwargs)
 
 
+def _recorded(point: Any) -> bool:
+    """False for the empty delta points older SDKs (1.20) keep reporting for past attribute sets."""
+    return getattr(point, "count", None) != 0 and getattr(point, "value", None) != 0
+
+
 class Telemetry:
     """The in-memory OpenTelemetry exporters, with helpers to read what was recorded."""
 
@@ -159,7 +164,7 @@ class Telemetry:
             for scope in resource.scope_metrics:
                 for m in scope.metrics:
                     if m.name == metric:
-                        found.extend((dict(p.attributes), p) for p in m.data.data_points)
+                        found.extend((dict(p.attributes), p) for p in m.data.data_points if _recorded(p))
         return found
 
     def all_points(self) -> dict[str, list[tuple[dict[str, Any], Any]]]:
@@ -169,7 +174,8 @@ class Telemetry:
         for resource in data.resource_metrics if data else ():
             for scope in resource.scope_metrics:
                 for m in scope.metrics:
-                    found.setdefault(m.name, []).extend((dict(p.attributes), p) for p in m.data.data_points)
+                    points = [(dict(p.attributes), p) for p in m.data.data_points if _recorded(p)]
+                    found.setdefault(m.name, []).extend(points)
         return found
 
 
