@@ -483,7 +483,8 @@ def dump_objects(objects: Sequence[Mapping[str, Any]], *, header: str = "", emit
         width=4096,
         indent=2,
     )
-    comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    ascii_header = header.encode("ascii", "backslashreplace").decode("ascii")
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in ascii_header.splitlines())
     return comments + str(body)
 
 

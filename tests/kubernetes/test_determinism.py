@@ -191,3 +191,11 @@ def test_the_output_does_not_depend_on_where_floe_runs(
     assert main(["k8s", "product/floe.yaml", "--out", "-"]) == 0
     assert capsys.readouterr().out == here
     assert "floe.dev/manifest: manifest.yaml" in here
+
+
+def test_the_header_stays_ascii_and_comment_only() -> None:
+    text = dump_objects([{"kind": "x"}], header="from flö.yaml\nsecond\x85line\r\nthird")
+    assert text.isascii()
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert len(comments) == 3
+    assert list(yaml.safe_load_all(text)) == [{"kind": "x"}]
