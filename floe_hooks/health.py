@@ -57,6 +57,24 @@ MAX_WORKERS = 256
 
 _UNHEALTHY = ConnectionStatus.UNHEALTHY
 
+# Checks abandoned at their timeout whose thread may still run, by (manager, compute
+# name): a compute whose last check never returned is not checked again until it does,
+# so a plugin that hangs forever costs one thread, not one per round of --watch.
+_abandoned: dict[tuple[int, str], tuple[threading.Thread, float]] = {}
+_abandoned_lock = threading.Lock()
+
+
+def _still_running(key: tuple[int, str]) -> float | None:
+    """Seconds since the abandoned check of ``key`` started, if its thread still runs."""
+    with _abandoned_lock:
+        entry = _abandoned.get(key)
+        if entry is None:
+            return None
+        if not entry[0].is_alive():
+            del _abandoned[key]
+            return None
+        return time.perf_counter() - entry[1]
+
 
 def effective_timeout(compute: ComputeConfig, timeout: float | None = None) -> float:
     """The timeout of one check: ``timeout`` if given, else the compute's, else 5 s."""
@@ -79,6 +97,7 @@ class _Slot:
     timeout: float
     started: float = 0.0
     deadline: float = 0.0
+    thread: threading.Thread | None = None
     result: ConnectionResult | None = None
     error_type: str | None = None
     calls: list[HookCall] = attrs.field(factory=list)
@@ -218,6 +237,17 @@ def check_health(
                 )
                 finish(index, result, _error_type(exc))
                 continue
+            age = _still_running((id(manager), compute.name))
+            if age is not None:
+                result = _unhealthy(
+                    compute,
+                    f"timed out: the check started {age:.0f} s ago was abandoned at its timeout "
+                    "and has not returned yet",
+                    0.0,
+                )
+                telemetry.record_validation(compute.type, _UNHEALTHY.value, 0.0, telemetry.TIMEOUT_ERROR)
+                finish(index, result, telemetry.TIMEOUT_ERROR)
+                continue
             values, missing = resolve_secrets(compute, environ)
             for value in values.values():
                 _redact.remember(value)
@@ -259,12 +289,13 @@ def _supervise(
             slot.deadline = slot.started + slot.timeout
             running[slot.index] = slot
             context = contextvars.copy_context()  # the caller's span and correlation id
-            threading.Thread(
+            slot.thread = threading.Thread(
                 target=context.run,
                 args=(_run, manager, slot, secrets, done),
                 name=f"floe-check-{slot.compute.name}",
                 daemon=True,
-            ).start()
+            )
+            slot.thread.start()
         nearest = min(s.deadline for s in running.values())
         try:
             index = done.get(timeout=max(nearest - time.perf_counter(), 0.0))
@@ -282,6 +313,9 @@ def _supervise(
                 finish(slot.index, slot.result, slot.error_type)
                 continue
             # Abandoned: its daemon thread runs on, never joined; a late notice is ignored.
+            if slot.thread is not None:
+                with _abandoned_lock:
+                    _abandoned[(id(manager), slot.compute.name)] = (slot.thread, slot.started)
             seconds = f"{slot.timeout:g}"
             result = _unhealthy(slot.compute, f"timed out after {seconds} s", (now - slot.started) * 1000)
             if slot.calls:

@@ -218,3 +218,23 @@ def test_transitions_report_changes_only() -> None:
     changed = transitions({"a": HEALTHY, "b": HEALTHY}, [result("a", HEALTHY), result("b", DEGRADED, "slow")])
     assert [t.describe() for t in changed] == ["b: healthy -> degraded (slow)"]
     assert first[0].describe() == "a: unknown -> healthy"
+
+
+def test_a_compute_whose_abandoned_check_has_not_returned_is_not_checked_again(
+    plugins: FixturePlugins,
+) -> None:
+    def hung_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "floe-check-hung" and t.is_alive()]
+
+    earlier = set(hung_threads())  # other tests' released threads, maybe not ended yet
+    [first] = check_health([compute("hung")], manager=plugins.manager, timeout=0.1)
+    [second] = check_health([compute("hung")], manager=plugins.manager, timeout=0.1)
+    assert first.message == "timed out after 0.1 s"
+    assert second.status is UNHEALTHY
+    assert "abandoned at its timeout and has not returned yet" in second.message
+    assert len(set(hung_threads()) - earlier) == 1  # one thread for a hung plugin, not one per round
+    plugins.release.set()
+    for thread in hung_threads():
+        thread.join(5)
+    [third] = check_health([compute("hung")], manager=plugins.manager, timeout=5)
+    assert third.status is HEALTHY
