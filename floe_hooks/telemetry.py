@@ -17,7 +17,9 @@ What is recorded (see ``docs/observability.md``):
 * ``floe.validation.duration`` (histogram, ms) and ``floe.validation.errors``
   (counter) per health check, attributes ``floe.compute.type``, ``floe.status`` and
   (errors) ``error.type``;
-* ``floe.profile.duration`` (histogram, ms) per ``generate_profile`` call.
+* ``floe.profile.duration`` (histogram, ms) per ``generate_profile`` call;
+* with the log threshold at ``debug``, a ``hook_call`` log event per call (hook,
+  compute, plugin, status, error type, duration), even without OpenTelemetry.
 
 Every string attribute and status description is redacted; exceptions are never
 recorded with their message or traceback (a driver's message may echo a secret),
@@ -34,6 +36,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from floe_hooks import _log
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -332,6 +336,18 @@ class HookCall:
 
                 span.set_status(Status(StatusCode.ERROR, redact(description or error_type)))
             span.end()
+        if _log.enabled("debug"):
+            _log.debug(
+                "hook_call",
+                hook=self._hook,
+                compute=self._compute.name,
+                type=self._compute.type,
+                plugin=self._plugin.name,
+                distribution=self._plugin.distribution,
+                status=status,
+                error_type=error_type,
+                duration_ms=round(duration_ms, 3),
+            )
         instruments = self._instruments
         if instruments is None:
             return
@@ -353,7 +369,7 @@ def hook_call(hook: str, compute: ComputeConfig, plugin: PluginInfo) -> HookCall
     """
     tracer = _tracer()
     instruments = _instruments()
-    if tracer is None and instruments is None:
+    if tracer is None and instruments is None and not _log.enabled("debug"):
         return _NULL
     return HookCall(hook, compute, plugin, tracer, instruments)
 

@@ -146,3 +146,22 @@ def test_structlog_is_imported_only_when_an_event_is_written() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True"]
     assert "written" in done.stderr
+
+
+def test_every_hook_call_is_a_debug_event_even_without_opentelemetry(
+    plugins: FixturePlugins, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugins.manager.generate_profile(compute("ok"))
+    assert capsys.readouterr().err == ""  # not at the default threshold
+    _log.configure("debug", "json")
+    with _log.correlation("compile-run-1"):
+        plugins.manager.generate_profile(compute("ok"))
+        check_health([compute("raiser")], manager=plugins.manager)
+    events = [e for e in _json_lines(capsys.readouterr().err) if e["event"] == "hook_call"]
+    assert [(e["hook"], e["compute"], e["status"], e["error_type"]) for e in events] == [
+        ("generate_profile", "ok", "ok", None),
+        ("validate_connection", "raiser", "unhealthy", "ConnectionRefusedError"),
+    ]
+    assert {e["correlation_id"] for e in events} == {"compile-run-1"}
+    assert events[0]["plugin"] == "ok"
+    assert isinstance(events[0]["duration_ms"], float)
