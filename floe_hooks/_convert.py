@@ -13,7 +13,7 @@ import contextvars
 import enum
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -52,7 +52,7 @@ def _strict(kind: type, accepted: tuple[type, ...], label: str) -> None:
             raise TypeError(f"expected {label}, got a boolean")
         if not isinstance(value, accepted):
             raise TypeError(f"expected {label}, got {_type_name(value)}")
-        return kind(value) if kind is float else value
+        return float(cast("float", value)) if kind is float else value
 
     _converter.register_structure_hook(kind, hook)
 
