@@ -801,8 +801,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_all(settings, args.only)
     result["mode"] = "tiny" if args.tiny else "quick" if args.quick else "full"
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    _print(f"\nwrote {args.json}")
+    args.json.write_text(json.dumps(result, indent=2) + "\n")  # in run order, as the report shows it
+    import report
+
+    args.json.with_suffix(".md").write_text(report.markdown(result) + "\n")
+    _print(
+        f"\nwrote {args.json} and {args.json.with_suffix('.md')} "
+        "(python benchmarks/report.py renders it again)"
+    )
     return 0
 
 

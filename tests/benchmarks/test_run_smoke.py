@@ -28,10 +28,15 @@ def run_module() -> Any:
 
 
 @pytest.fixture(scope="module")
-def result(run_module: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def result_path(run_module: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "result.json"
     assert run_module.main(["--tiny", "--json", str(out)]) == 0
-    data: dict[str, Any] = json.loads(out.read_text())
+    return out
+
+
+@pytest.fixture(scope="module")
+def result(result_path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(result_path.read_text())
     return data
 
 
@@ -129,3 +134,21 @@ def test_goals_list_each_budget_line(result: dict[str, Any]) -> None:
         assert goal["verdict"] in ("met", "met on CPU time", "missed")
         assert goal["met"] is (goal["verdict"] != "missed")
         assert goal["wall"] is not None or goal["cpu"] is not None
+
+
+def test_the_markdown_report_is_written_beside_the_json_and_renders_again(
+    result_path: Path, run_module: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = result_path.with_suffix(".md").read_text()
+    assert written.startswith("Measured on: ")
+    assert "| what | floe-hooks | side by side | goal | verdict |" in written
+    assert "`floe plugins`" in written
+    import report  # benchmarks/ is on sys.path once run.py is loaded
+
+    capsys.readouterr()  # the run's own output, when this test set the fixture up
+    assert report.main([str(result_path)]) == 0
+    assert capsys.readouterr().out.strip() == written.strip()
+    assert report.main([str(result_path), "--summary"]) == 0
+    summary = capsys.readouterr().out
+    assert "| cold start: `floe plugins` |" in summary
+    assert "| command (child process, median) |" not in summary
