@@ -9,54 +9,20 @@ the attached second database and the extension.
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
-import yaml
 
 from floe_duckdb.extensions import link_wheel_extensions
 from floe_hooks import ConnectionStatus, PluginManager
 
+from ._dbt import PROJECT, assert_ok, dbt, write_profiles
+
 pytestmark = pytest.mark.dbt
-
-PROJECT = Path(__file__).parent / "dbt_project"
-PROFILE_NAME = "floe_duckdb_check"
-
-
-def dbt(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the dbt of this interpreter's environment, offline, on the copied project."""
-    executable = Path(sys.executable).with_name("dbt")
-    env = {
-        **os.environ,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-        "DBT_VERSION_CHECK": "false",
-    }
-    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        env.pop(proxy, None)
-    return subprocess.run(
-        [
-            str(executable),
-            *args,
-            "--profiles-dir",
-            str(workdir),
-            "--project-dir",
-            str(workdir / "project"),
-            "--no-use-colors",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=workdir,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -65,6 +31,7 @@ def workdir(tmp_path: Path) -> Path:
     shutil.copytree(PROJECT, tmp_path / "project")
     with duckdb.connect(str(tmp_path / "other.duckdb")) as conn:
         conn.execute("create table people as select * from (values (1, 'ada'), (2, 'grace')) t(id, name)")
+    (tmp_path / "external").mkdir()  # dbt-duckdb does not create external_root
     linked = link_wheel_extensions(tmp_path / "extensions", ["inet"])
     assert set(linked) == {"inet"}
     return tmp_path
@@ -82,18 +49,6 @@ def config_for(workdir: Path, path: str) -> dict[str, Any]:
         "external_root": str(workdir / "external"),
         "attach": [{"path": str(workdir / "other.duckdb"), "alias": "other", "read_only": True}],
     }
-
-
-def write_profiles(workdir: Path, pm: PluginManager, compute: Any) -> dict[str, Any]:
-    profile = pm.generate_profile(compute)
-    document = {PROFILE_NAME: {"target": compute.name, "outputs": {compute.name: profile}}}
-    (workdir / "profiles.yml").write_text(yaml.safe_dump(document, sort_keys=False))
-    return profile
-
-
-def assert_ok(done: subprocess.CompletedProcess[str], expect: str) -> None:
-    assert done.returncode == 0, f"dbt failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
-    assert expect in done.stdout, done.stdout[-4000:]
 
 
 @pytest.mark.parametrize("mode", ["memory", "file"])
@@ -115,13 +70,13 @@ def test_dbt_debug_and_run_on_the_generated_profile(
         row = conn.execute(
             "select * from read_parquet(?)", [str(workdir / "external" / "engine_settings.parquet")]
         ).fetchone()
-    assert row == ("384.0 MiB", "1", "false", 10)
+    assert row == ("384.0 MiB", 1, False, 10)
 
     if mode == "file":
         with duckdb.connect(path, read_only=True) as conn:
             assert conn.execute("select count(*) from analytics.numbers").fetchone() == (10,)
             assert conn.execute("select * from analytics.from_attached").fetchone() == (2, "ada,grace")
-            assert conn.execute("select * from analytics.network").fetchone() == ("192.168.0.7", 4)
+            assert conn.execute("select * from analytics.network").fetchone() == ("192.168.0.7", 6)
         # floe's own check agrees, loading the extension from the same local folder
         result = pm.validate_connection(compute)
         assert result.status is ConnectionStatus.HEALTHY, result
@@ -162,9 +117,7 @@ def test_dbt_duckdb_accepts_every_field(pm: PluginManager, duckdb_compute: Any, 
 
     compute = duckdb_compute({**FULL, "path": "warehouse.duckdb", "database": None}, name="lake")
     profile = pm.generate_profile(compute)
-    rendered = yaml.safe_load(
-        yaml.safe_dump(profile).replace("{{ env_var('", "rendered-").replace("') }}", "")
-    )
+    rendered = json.loads(json.dumps(profile).replace("{{ env_var('", "rendered-").replace("') }}", ""))
     rendered.pop("type")
     rendered.pop("threads")
     credentials = DuckDBCredentials.from_dict(rendered)
