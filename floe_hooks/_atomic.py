@@ -3,6 +3,8 @@
 Each file's new content goes to a temporary file in the same directory, is flushed and
 fsynced, and only when every temporary file is complete are they renamed over their
 targets with :func:`os.replace` (atomic per file), then the directories are fsynced.
+Concurrent writers of the same files take turns for the renames (an exclusive
+``flock`` on each target directory), so the set never ends up mixed.
 If anything fails before the renames, the temporary files are removed and the targets
 stay byte for byte as they were. A reader sees each file either old or new, never half
 written; with several files, renames happen back to back, after all the writing::
@@ -20,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -74,13 +76,14 @@ class AtomicFiles:
             for temp, _ in temps:
                 _unlink(temp)
             raise
-        for index, (temp, target) in enumerate(temps):
-            try:
-                os.replace(temp, target)
-            except BaseException:
-                for rest, _ in temps[index:]:
-                    _unlink(rest)
-                raise
+        with _locked({target.parent for target in self._pending}):
+            for index, (temp, target) in enumerate(temps):
+                try:
+                    os.replace(temp, target)
+                except BaseException:
+                    for rest, _ in temps[index:]:
+                        _unlink(rest)
+                    raise
         for directory in {target.parent for _, target in temps}:
             _fsync_dir(directory)
         self._committed = True
@@ -118,6 +121,32 @@ class AtomicFiles:
     ) -> None:
         if exc_type is None and not self._committed:
             self.commit()
+
+
+@contextlib.contextmanager
+def _locked(directories: Iterable[Path]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on each directory (sorted, so writers never deadlock).
+
+    Two writers of the same set of files then rename their sets one after the other, so
+    the files never end up half from one writer and half from the other. No lock file
+    is left behind: the lock is on the directory itself. Where ``flock`` is missing
+    (Windows) this does nothing.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fds: list[int] = []
+    try:
+        for directory in sorted(set(directories)):
+            fd = os.open(directory, os.O_RDONLY)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)  # closing releases the lock
 
 
 def _unlink(path: str) -> None:

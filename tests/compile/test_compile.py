@@ -291,6 +291,23 @@ class TestAtomicWriter:
         assert first.read_text() == "old a"
         assert os.listdir(tmp_path) == ["a.txt"]
 
+    def test_concurrent_writers_never_leave_a_mixed_pair(self, tmp_path: Path) -> None:
+        import threading
+
+        a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+
+        def writer(name: str) -> None:
+            for _ in range(25):
+                write_files_atomic({a: name, b: name})
+
+        threads = [threading.Thread(target=writer, args=(f"writer-{i}",)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert a.read_text() == b.read_text()
+        assert sorted(os.listdir(tmp_path)) == ["a.txt", "b.txt"]
+
     def test_context_manager_discards_on_error(self, tmp_path: Path) -> None:
         target = tmp_path / "a.txt"
 
