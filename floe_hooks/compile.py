@@ -225,7 +225,10 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
 
     compiled: list[CompiledCompute] = []
     outputs: dict[str, Any] = {}
+    variables: dict[str, tuple[str, SecretBinding]] = {}
     for compute in manifest.computes:
+        secrets = secret_bindings(compute)
+        _check_variables(compute.name, secrets, variables, str(manifest.path))
         plugin = manager.plugin_for(compute.type)
         try:
             profile = manager.generate_profile(compute)
@@ -250,7 +253,7 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
                 plugin=plugin,
                 profile=profile,
                 resources=resources,
-                secrets=secret_bindings(compute),
+                secrets=secrets,
                 transforms=tuple(by_compute[compute.name]),
                 select=tuple(select[compute.name]),
             )
@@ -267,6 +270,22 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     run_plan = _run_plan(product)
     artifacts = _artifacts(product, tuple(compiled), run_plan, profiles_yml)
     return CompiledProject(product, tuple(compiled), run_plan, profiles_yml, artifacts)
+
+
+def _check_variables(
+    name: str, secrets: Sequence[SecretBinding], seen: dict[str, tuple[str, SecretBinding]], file: str
+) -> None:
+    """Two different secrets must not share a ``DBT_ENV_SECRET_`` variable (``a_b.c`` vs ``a.b_c``)."""
+    for binding in secrets:
+        other = seen.setdefault(binding.variable, (name, binding))
+        if other[1].ref != binding.ref:
+            where = binding.path if "." in binding.path else f"credentials.{binding.path}"
+            raise ConfigError(
+                f"its dbt variable {binding.variable} is also the variable of {other[1].path!r} of compute "
+                f"{other[0]!r}, which another reference feeds; rename one of the computes",
+                file=file,
+                path=f"compute.approved[name={name}].{where}",
+            )
 
 
 def _relative(path: Path, start: Path) -> str:
@@ -373,6 +392,8 @@ def write_outputs(compiled: CompiledProject, out_dir: str | os.PathLike[str]) ->
     from floe_hooks._atomic import write_files_atomic
 
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError("cannot write outputs: exists and is not a directory", file=str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
         return write_files_atomic(

@@ -146,3 +146,21 @@ def test_importing_floe_hooks_loads_neither_yaml_nor_cattrs() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_two_secrets_may_not_share_a_dbt_variable(project: Project, pm: PluginManager) -> None:
+    project.write(
+        "manifest.yaml",
+        """
+        compute:
+          default: a_b
+          approved:
+            - {name: a_b, type: fakepg, config: {host: h}, credentials: {c: {env: ONE}, password: {env: PW}}}
+            - {name: a, type: fakepg, config: {host: h}, credentials: {b_c: {env: TWO}, password: {env: PW}}}
+        """,
+    )
+    product = load_product(project.product(), manager=pm)
+    assert error(lambda: compile_product(product, manager=pm)) == (
+        "manifest.yaml: compute.approved[name=a].credentials.b_c: its dbt variable DBT_ENV_SECRET_A_B_C is "
+        "also the variable of 'c' of compute 'a_b', which another reference feeds; rename one of the computes"
+    )
