@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from floe_hooks import (
     FLOE_API_VERSION,
@@ -164,3 +167,17 @@ def test_two_secrets_may_not_share_a_dbt_variable(project: Project, pm: PluginMa
         "manifest.yaml: compute.approved[name=a].credentials.b_c: its dbt variable DBT_ENV_SECRET_A_B_C is "
         "also the variable of 'c' of compute 'a_b', which another reference feeds; rename one of the computes"
     )
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _json_values, max_size=6))
+def test_artifact_layout_is_json_that_reads_back_unchanged(data: dict[str, object]) -> None:
+    from floe_hooks.compile import _json_lines
+
+    assert json.loads(_json_lines(data)) == data
