@@ -244,7 +244,8 @@ def _leaf_message(exc: BaseException) -> str:
 def _locate(exc: BaseException, path: str) -> tuple[str, BaseException]:
     """Follow the first failure down the tree of cattrs errors; return its path and leaf."""
     while isinstance(exc, BaseValidationError):
-        sub = exc.exceptions[0]
+        # an unknown key first: it is usually the misspelling of the key reported missing
+        sub = next((e for e in exc.exceptions if isinstance(e, ForbiddenExtraKeysError)), exc.exceptions[0])
         for note in getattr(sub, "__notes__", ()):
             if isinstance(note, AttributeValidationNote):
                 path = f"{path}.{note.name}" if path else note.name
