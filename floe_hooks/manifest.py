@@ -795,7 +795,8 @@ def _load_product(path: Path, env: str | None, manager: PluginManager) -> Produc
     manifest_path = path.parent / spec.platform
     manifest_display = os.path.normpath(os.path.join(os.path.dirname(display), spec.platform))
     if not manifest_path.is_file():
-        raise ConfigError(f"platform manifest {manifest_display} not found", file=display, path="platform")
+        what = "is a directory, expected a YAML file" if manifest_path.is_dir() else "not found"
+        raise ConfigError(f"platform manifest {manifest_display} {what}", file=display, path="platform")
     level = _Resolver(manager).level(manifest_path, manifest_display)
     manifest = _manifest_from(level, Path(manifest_display), env)
     transforms = _transforms(spec.transforms, manifest, display)
