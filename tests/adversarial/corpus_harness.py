@@ -1,0 +1,124 @@
+"""Running one case of the bad-input corpus through the real ``floe compile``, like a user.
+
+Shared by ``test_corpus.py`` (correctness) and ``benchmarks/adversarial_corpus.py``
+(time and peak memory per case). A case is a folder of ``corpus/``:
+
+* ``expected.txt``: the exact line ``floe compile`` must print on stderr;
+* ``floe.yaml`` and ``manifest.yaml`` (and any other file the case needs); a case that
+  leaves one out gets the default below, so each folder shows only what is wrong;
+* ``args`` (optional): the arguments after ``floe compile``, one a line (default ``floe.yaml``);
+* ``oversize`` (optional): names a file to pad with comment lines to one byte over
+  :data:`floe_hooks._yaml.MAX_FILE_BYTES`, so the huge file is made, not stored.
+
+Every case runs in a copy of its folder that is also the working directory, with an
+existing output folder ``target/floe`` whose bytes must survive the failed compile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+CORPUS = Path(__file__).parent / "corpus"
+
+DEFAULT_PRODUCT = (
+    "name: analytics\nplatform: manifest.yaml\ntransforms:\n  - {name: marts, path: models/marts}\n"
+)
+DEFAULT_MANIFEST = "version: 1\ncompute:\n  approved:\n    - duckdb\n"
+
+#: What ``target/floe`` holds before each case runs: a previous, good compile.
+EXISTING_OUTPUTS = {
+    "profiles.yml": b"# a previous compile\nanalytics:\n  target: duckdb\n  outputs:\n    duckdb: {}\n",
+    "compiled_artifacts.json": b'{"schema_version": "1.0", "previous": true}\n',
+}
+
+
+def cases() -> list[str]:
+    """Names of the corpus cases, sorted."""
+    return sorted(p.name for p in CORPUS.iterdir() if (p / "expected.txt").is_file())
+
+
+def expected(case: str) -> str:
+    """The one stderr line the case must produce."""
+    return (CORPUS / case / "expected.txt").read_text(encoding="utf-8").rstrip("\n")
+
+
+def prepare(case: str, dest: Path) -> list[str]:
+    """Lay the case out in ``dest`` (created); return the ``floe`` arguments to run there."""
+    source = CORPUS / case
+    shutil.copytree(source, dest)
+    (dest / "expected.txt").unlink()
+    if not (dest / "floe.yaml").exists():
+        (dest / "floe.yaml").write_text(DEFAULT_PRODUCT)
+    if not (dest / "manifest.yaml").exists():
+        (dest / "manifest.yaml").write_text(DEFAULT_MANIFEST)
+    oversize = dest / "oversize"
+    if oversize.exists():
+        from floe_hooks._yaml import MAX_FILE_BYTES
+
+        target = dest / oversize.read_text().strip()
+        oversize.unlink()
+        with target.open("ab") as handle:
+            line = b"# " + b"x" * 77 + b"\n"
+            size = handle.tell()
+            while size <= MAX_FILE_BYTES:
+                handle.write(line)
+                size += len(line)
+    out = dest / "target" / "floe"
+    out.mkdir(parents=True)
+    for name, content in EXISTING_OUTPUTS.items():
+        (out / name).write_bytes(content)
+    args_file = dest / "args"
+    args = ["floe.yaml"]
+    if args_file.exists():
+        args = [line for line in args_file.read_text().splitlines() if line.strip()]
+        args_file.unlink()
+    return ["compile", *args]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``folder``: relative path -> (mode, bytes)."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            found[path.relative_to(folder).as_posix()] = (path.stat().st_mode, path.read_bytes())
+    return found
+
+
+def floe_command() -> list[str]:
+    """The installed ``floe`` script of this interpreter's environment (``python -m`` if none)."""
+    script = Path(sys.executable).parent / "floe"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "floe_hooks.cli"]
+
+
+def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``floe`` subprocess: this one, no strict mode, no colour, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOE_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_case(
+    case: str, workdir: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[int, bytes]]]:
+    """Prepare and run ``case`` in ``workdir``; return the process and the output folder before."""
+    args = prepare(case, workdir)
+    before = snapshot(workdir / "target")
+    process = subprocess.run(
+        [*floe_command(), *args],
+        cwd=workdir,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=30,
+        check=False,
+    )
+    return process, before
