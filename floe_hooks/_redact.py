@@ -11,6 +11,7 @@ escaped copy of a secret is masked too.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -20,9 +21,10 @@ from floe_hooks.secrets import MASK, SecretValue
 __all__ = ["remember", "redact", "redact_value", "redact_fields", "known", "forget_all", "MASK"]
 
 _lock = threading.Lock()
-# Longest first, so that a secret containing another is masked whole. Replaced, never
-# mutated, so readers need no lock.
+# Longest first, so that a secret containing another is masked whole. Both are replaced,
+# never mutated, so readers need no lock.
 _ordered: tuple[str, ...] = ()
+_pattern: re.Pattern[str] | None = None  # one alternation: one scan of a text, however many secrets
 _SHORTEST = 4  # shorter values would mask ordinary words; they are never logged anyway
 
 
@@ -40,14 +42,15 @@ def remember(value: SecretValue | str) -> None:
     Values shorter than four characters are not registered: masking them would mangle
     ordinary words, and the framework never logs secret values in the first place.
     """
-    global _ordered
+    global _ordered, _pattern
     text = value.reveal() if isinstance(value, SecretValue) else value
     if len(text) < _SHORTEST:
         return
     with _lock:
         new = _spellings(text) - set(_ordered)
         if new:
-            _ordered = tuple(sorted(set(_ordered) | new, key=len, reverse=True))
+            _ordered = tuple(sorted(set(_ordered) | new, key=lambda s: (-len(s), s)))
+            _pattern = re.compile("|".join(map(re.escape, _ordered)))
 
 
 def known() -> int:
@@ -57,20 +60,18 @@ def known() -> int:
 
 def forget_all() -> None:
     """Forget every registered secret (tests, long-running hosts rotating credentials)."""
-    global _ordered
+    global _ordered, _pattern
     with _lock:
         _ordered = ()
+        _pattern = None
 
 
 def redact(text: str) -> str:
     """``text`` with every known secret value replaced by the mask."""
-    secrets = _ordered
-    if not secrets:
+    pattern = _pattern
+    if pattern is None:
         return text
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    return pattern.sub(MASK, text)
 
 
 def redact_value(value: Any) -> Any:
