@@ -70,4 +70,5 @@ def run(args: argparse.Namespace) -> int:
             for r in rows
         ],
     )
+    print("* the default compute (the dbt target of transforms that name none)")
     return 0
