@@ -195,6 +195,12 @@ class PluginManager:
     def _add(self, obj: object, name: str, dist: str | None, version: str | None) -> PluginInfo:
         """Register and validate one plugin; on failure leave nothing registered."""
         try:
+            hash(obj)
+        except TypeError:  # pluggy keeps plugins in sets: fail here, not at the first hook call
+            raise PluginLoadError(
+                f"a plugin must be hashable (a module or a class instance), got {type(obj).__name__}"
+            ) from None
+        try:
             self._pm.register(obj, name=name)
         except pluggy.PluginValidationError as exc:
             detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())

@@ -199,3 +199,12 @@ def test_inline_plugin_from_plain_functions(empty_pm: PluginManager, inline_plug
     info = empty_pm.register(plugin)
     assert info.name == "inline"
     assert empty_pm.generate_profile(ComputeConfig(name="i", type="inline")) == {"type": "inline"}
+
+
+def test_an_unhashable_plugin_object_is_refused_at_registration(empty_pm: PluginManager) -> None:
+    import types
+
+    namespace = types.SimpleNamespace(plugin_metadata=Engine("alpha").plugin_metadata)
+    with pytest.raises(PluginLoadError, match=r"a plugin must be hashable \(a module or a class instance\)"):
+        empty_pm.register(namespace, name="ns")
+    assert empty_pm.plugins == []
