@@ -54,7 +54,7 @@ compute:
             credentials: {{connection_url: {{env: CANARY_TOKEN}}}}
     - name: pg
       type: pgx
-      timeout_seconds: 0.3
+      timeout_seconds: 2
       credentials: {{password: {{env: CANARY_TOKEN}}}}
 """
 
