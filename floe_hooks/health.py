@@ -11,7 +11,9 @@ Every check runs the owning plugin's ``validate_connection`` in a daemon thread 
 its own, so a hundred checks of 200 ms take about 200 ms. The framework, not the
 plugin, enforces the timeout: a check still running at its deadline is abandoned
 (its thread is never joined, and being a daemon it cannot keep the process alive)
-and reported unhealthy, "timed out after X s". A plugin that raises is reported
+and reported unhealthy, "timed out after X s"; until that thread ends, the same
+compute is reported timed out at once instead of being checked again, so a plugin
+that hangs forever costs one thread, not one per round. A plugin that raises is reported
 unhealthy with its plugin, distribution and error class, the message redacted. A
 check never raises and never affects the others.
 
