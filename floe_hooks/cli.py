@@ -57,10 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from floe_hooks.errors import FloeError
 
     _log.configure(args.log_level, args.log_format)
-    with _log.correlation():
+    with _log.correlation() as correlation_id:
         try:
-            return int(args.run(args))
+            status = int(args.run(args))
+            sys.stdout.flush()
+            return status
         except FloeError as exc:
+            if exc.correlation_id is None:
+                exc.correlation_id = correlation_id
+            _log.debug("command_failed", command=args.command, error=type(exc).__name__)
             if args.debug:
                 raise
             print(f"floe: error: {exc}", file=sys.stderr)
@@ -68,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("floe: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:
+            # the reader went away (`floe plugins | head`): no traceback, and none at exit either
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
 
 
 def run() -> None:

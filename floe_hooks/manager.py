@@ -276,7 +276,7 @@ class PluginManager:
             if name is None:
                 name = _metadata_name(plugin)
             if self._pm.is_blocked(name):
-                raise PluginLoadError(f"plugin {name!r} is blocked", plugin=name)
+                raise PluginLoadError("is blocked by the host application", plugin=name)
             for compute_type in _declared_types(plugin):
                 if compute_type in self._owners or compute_type in self._conflicts:
                     holder = self._owners.get(compute_type) or self._conflicts[compute_type][0]

@@ -95,3 +95,16 @@ def test_discovery_imports_no_heavy_dependency() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    # stdout is a pipe whose reader is gone, as in `floe plugins | head -c 1` once head exits
+    code = "import os\nr, w = os.pipe()\nos.close(r)\nos.dup2(w, 1)\nfrom floe_hooks.cli import run\nrun()\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "plugins", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == ""
