@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -238,3 +242,27 @@ def test_a_compute_whose_abandoned_check_has_not_returned_is_not_checked_again(
         thread.join(5)
     [third] = check_health([compute("hung")], manager=plugins.manager, timeout=5)
     assert third.status is HEALTHY
+
+
+def test_a_process_with_an_abandoned_check_still_exits() -> None:
+    code = """
+        import threading
+        from floe_hooks import ComputeConfig, PluginManager, check_health
+        from tests.health.conftest import make_plugin
+
+        forever = threading.Event()
+        manager = PluginManager(autoload=False)
+        manager.register(make_plugin("hung", lambda compute: forever.wait()))
+        [result] = check_health([ComputeConfig(name="hung", type="hung")], manager=manager, timeout=0.1)
+        print(result.message)
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "timed out after 0.1 s"
