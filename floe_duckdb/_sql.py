@@ -10,7 +10,8 @@ import re
 #: An unquoted SQL identifier as dbt-duckdb writes them (aliases, setting names, option keys).
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
-#: DuckDB's reserved keywords (``duckdb_keywords()`` where ``keyword_category = 'reserved'``):
+#: DuckDB's reserved keywords (``duckdb_keywords()`` where ``keyword_category = 'reserved'``,
+#: over the supported releases: 1.1 also reserves ``grant``):
 #: dbt-duckdb writes attach aliases unquoted, so none of these may be one.
 RESERVED = frozenset(
     {
@@ -45,6 +46,7 @@ RESERVED = frozenset(
         "for",
         "foreign",
         "from",
+        "grant",
         "group",
         "having",
         "in",

@@ -29,11 +29,11 @@ __all__ = ["wheel_extension_file", "link_wheel_extensions", "main"]
 def _duckdb_version_and_platform() -> tuple[str, str]:
     import duckdb
 
-    platform = duckdb.execute("PRAGMA platform").fetchone()
-    version = duckdb.execute("SELECT library_version FROM pragma_version()").fetchone()
-    assert platform is not None
-    assert version is not None
-    return str(version[0]), str(platform[0])
+    # a private connection: a half-read result on the default one blocks its next query (DuckDB 2)
+    with duckdb.connect() as conn:
+        ((platform,),) = conn.execute("PRAGMA platform").fetchall()
+        ((version,),) = conn.execute("SELECT library_version FROM pragma_version()").fetchall()
+    return str(version), str(platform)
 
 
 def wheel_extension_file(name: str, version: str) -> Path | None:

@@ -209,8 +209,8 @@ def _builtin_warnings(conn: Any, cfg: DuckDBConfig) -> list[str]:
     builtin = {name for (name,) in rows}
     folder = None
     if cfg.extension_directory is not None:
-        version = conn.execute("select library_version from pragma_version()").fetchone()[0]
-        platform = conn.execute("pragma platform").fetchone()[0]
+        ((version,),) = conn.execute("select library_version from pragma_version()").fetchall()
+        ((platform,),) = conn.execute("pragma platform").fetchall()
         folder = os.path.join(cfg.extension_directory, version, platform)
     warnings = []
     for name in cfg.extensions:
