@@ -2,6 +2,7 @@
 
     python benchmarks/report.py benchmarks/RESULTS.json            # the full tables
     python benchmarks/report.py benchmarks/RESULTS.json --summary  # the README's short table
+    python benchmarks/report.py benchmarks/RESULTS.json --update docs/benchmarks.md
 
 run.py writes the same Markdown beside its JSON (``latest.md``), so a published table
 is always a copy of a run, never typed by hand.
@@ -18,7 +19,7 @@ from typing import Any
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _s(seconds: float) -> str:
@@ -256,16 +257,34 @@ def markdown(result: dict[str, Any]) -> str:
     )
 
 
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_doc(doc: Path, result: dict[str, Any]) -> None:
+    """Replace what lies between the ``results`` markers of ``doc`` with :func:`markdown`."""
+    text = doc.read_text()
+    head, start, rest = text.partition(START)
+    _, end, tail = rest.partition(END)
+    if not start or not end:
+        raise SystemExit(f"{doc}: no {START} ... {END} markers")
+    doc.write_text(f"{head}{START}\n{markdown(result)}\n{END}{tail}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the Markdown of a saved result."""
+    """Print the Markdown of a saved result, or write it into a document."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("json", type=Path, help="a result written by benchmarks/run.py")
     parser.add_argument("--summary", action="store_true", help="only the machine line and the summary table")
+    parser.add_argument(
+        "--update", type=Path, metavar="DOC", help="replace the tables between the results markers of DOC"
+    )
     args = parser.parse_args(argv)
     result = json.loads(args.json.read_text())
-    if args.summary:
+    if args.update:
+        update_doc(args.update, result)
+    elif args.summary:
         print(f"Measured on: {machine_line(result)}.\n\n{summary_table(result)}")
     else:
         print(markdown(result))

@@ -152,3 +152,15 @@ def test_the_markdown_report_is_written_beside_the_json_and_renders_again(
     summary = capsys.readouterr().out
     assert "| cold start: `floe plugins` |" in summary
     assert "| command (child process, median) |" not in summary
+
+
+def test_the_report_rewrites_only_the_results_block_of_a_document(result_path: Path, tmp_path: Path) -> None:
+    import report
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Title\n\n<!-- results:start -->\nold table\n<!-- results:end -->\n\nprose\n")
+    assert report.main([str(result_path), "--update", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("# Title\n\n<!-- results:start -->\nMeasured on: ")
+    assert text.endswith("<!-- results:end -->\n\nprose\n")
+    assert "old table" not in text
