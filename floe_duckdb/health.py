@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from floe_duckdb._sql import quote_literal
 from floe_duckdb.config import DuckDBConfig
 from floe_duckdb.profile import config_of
 from floe_hooks import ComputeConfig, ConnectionResult, ConnectionStatus, SecretValue
@@ -145,6 +146,7 @@ def _check(cfg: DuckDBConfig, start: float) -> ConnectionResult:
                 warnings.append(f"extension {name} cannot be loaded: {_extension_reason(exc, cfg)}")
         if cfg.extensions:
             warnings.extend(_builtin_warnings(conn, cfg))
+        warnings.extend(_setting_warnings(conn, cfg, duckdb.Error))
         if not in_memory:
             warnings.extend(_attachment_warnings(cfg))
     finally:
@@ -199,6 +201,18 @@ def _extension_reason(exc: Exception, cfg: DuckDBConfig) -> str:
         where = f" in {cfg.extension_directory}" if cfg.extension_directory else ""
         return f"not installed{where} (the check never downloads extensions)"
     return _first_line(exc)
+
+
+def _setting_warnings(conn: Any, cfg: DuckDBConfig, error: type[Exception]) -> list[str]:
+    """Apply the profile's explicit settings as dbt-duckdb will, naming those DuckDB rejects."""
+    warnings = []
+    for key, value in cfg.settings.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        try:
+            conn.execute(f"SET {key} = {quote_literal(text)}")
+        except error as exc:
+            warnings.append(f"setting {key} is rejected by DuckDB: {_first_line(exc)}")
+    return warnings
 
 
 def _builtin_warnings(conn: Any, cfg: DuckDBConfig) -> list[str]:

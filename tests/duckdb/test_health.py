@@ -220,6 +220,19 @@ def test_extensions_that_cannot_load_are_named(
     assert not list(extensions.rglob("*.duckdb_extension*"))  # nothing was installed
 
 
+def test_settings_duckdb_rejects_are_named(pm: PluginManager, duckdb_compute: Any, db_file: Path) -> None:
+    config = {
+        "path": str(db_file),
+        "settings": {"preserve_insertion_order": False, "preserve_insertion_ordr": 1},
+    }
+    result = pm.validate_connection(duckdb_compute(config))
+    assert result.status is DEGRADED
+    (warning,) = result.warnings
+    assert warning.startswith("setting preserve_insertion_ordr is rejected by DuckDB: ")
+    config["settings"] = {"preserve_insertion_order": False, "memory_limit": "1GB", "threads": 2}
+    assert pm.validate_connection(duckdb_compute(config)).status is HEALTHY
+
+
 def test_missing_attached_database_is_a_warning(
     pm: PluginManager, duckdb_compute: Any, db_file: Path, tmp_path: Path
 ) -> None:
