@@ -249,7 +249,7 @@ class PluginManager:
         impl = next(i for i in self._pm.hook.plugin_metadata.get_hookimpls() if i.plugin is obj)
         try:
             metadata = impl.function()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
         if not isinstance(metadata, PluginMetadata):
             raise PluginLoadError(
@@ -446,11 +446,11 @@ class PluginManager:
                 result = caller(**kwargs)
             except FloeError:
                 raise
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
                 from floe_hooks._redact import redact
 
                 raise PluginError(
-                    f"{hook} raised {type(exc).__name__}: {redact(_one_line(exc))}",
+                    f"{hook} raised {redact(_one_line(exc))}",
                     plugin=owner.name,
                     distribution=owner.distribution,
                     version=owner.version,

@@ -147,7 +147,7 @@ def test_an_exception_in_a_hook_names_the_plugin(empty_pm: PluginManager) -> Non
     empty_pm.register(Broken("alpha"))
     with pytest.raises(PluginError) as info:
         empty_pm.generate_profile(ComputeConfig(name="x", type="alpha"))
-    assert str(info.value) == "plugin 'alpha': generate_profile raised KeyError: KeyError: 'host'"
+    assert str(info.value) == "plugin 'alpha': generate_profile raised KeyError: 'host'"
 
 
 def test_host_hook_wrappers_see_every_dispatched_call(empty_pm: PluginManager) -> None:
