@@ -16,9 +16,12 @@ incompatible ``floe_api_version`` or a type another plugin claims is recorded in
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -172,7 +175,8 @@ class PluginManager:
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
         try:
-            obj = ep.load()
+            with _plugin_code():
+                obj = ep.load()
         except (Exception, SystemExit) as exc:  # a plugin must not take the host down
             self._fail(
                 ep.name, ep.distribution, ep.version, PluginLoadError(f"import failed: {_one_line(exc)}")
@@ -248,7 +252,8 @@ class PluginManager:
             raise PluginLoadError(f"missing required hook {', '.join(map(repr, missing))}")
         impl = next(i for i in self._pm.hook.plugin_metadata.get_hookimpls() if i.plugin is obj)
         try:
-            metadata = impl.function()
+            with _plugin_code():
+                metadata = impl.function()
         except (Exception, SystemExit) as exc:
             raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
         if not isinstance(metadata, PluginMetadata):
@@ -443,7 +448,8 @@ class PluginManager:
                 remember(value)  # whatever the plugin echoes of it is masked from here on
         with telemetry.hook_call(hook, compute, owner) as call:
             try:
-                result = caller(**kwargs)
+                with _plugin_code():
+                    result = caller(**kwargs)
             except FloeError:
                 raise
             except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
@@ -466,6 +472,44 @@ class PluginManager:
             distribution=owner.distribution,
             version=owner.version,
         )
+
+
+_in_plugin: contextvars.ContextVar[bool] = contextvars.ContextVar("floe_in_plugin", default=False)
+
+
+class _PluginStdout:
+    """``sys.stdout`` once plugins have run: writes made by plugin code go to stderr.
+
+    ``floe plugins --format json`` and ``floe validate --format json`` own stdout. The
+    stand-in is installed once and left in place, because swapping ``sys.stdout`` around
+    each call would race between the threads of concurrent health checks; whether a
+    write is a plugin's is a context variable of the thread that makes it.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text`` to stderr inside plugin code, to the real stdout elsewhere."""
+        if _in_plugin.get():
+            err = sys.stderr
+            return int(err.write(text)) if err is not None else len(text)
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _plugin_code() -> Iterator[None]:
+    """Run plugin code (an import, a hook) with what it prints sent to stderr."""
+    if sys.stdout is not None and not isinstance(sys.stdout, _PluginStdout):
+        sys.stdout = _PluginStdout(sys.stdout)
+    token = _in_plugin.set(True)
+    try:
+        yield
+    finally:
+        _in_plugin.reset(token)
 
 
 def _one_line(exc: BaseException) -> str:
