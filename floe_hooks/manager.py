@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import os
 import sys
 import threading
@@ -446,6 +447,7 @@ class PluginManager:
 
             for value in kwargs["secrets"].values():
                 remember(value)  # whatever the plugin echoes of it is masked from here on
+        kwargs["compute"] = _isolated(compute)
         with telemetry.hook_call(hook, compute, owner) as call:
             try:
                 with _plugin_code():
@@ -472,6 +474,20 @@ class PluginManager:
             distribution=owner.distribution,
             version=owner.version,
         )
+
+
+def _isolated(compute: ComputeConfig) -> ComputeConfig:
+    """The compute as one hook call sees it: what the plugin mutates stays in this copy.
+
+    ``ComputeConfig`` is frozen, but the dicts in it (an untyped ``config``, mappings in a
+    typed one, ``credentials``) are not, and YAML aliases can share them between computes.
+    """
+    twin = copy.copy(compute)
+    object.__setattr__(twin, "credentials", dict(compute.credentials))
+    if compute.config is not None:
+        with contextlib.suppress(Exception):  # an uncopyable config is handed over as it is
+            object.__setattr__(twin, "config", copy.deepcopy(compute.config))
+    return twin
 
 
 _in_plugin: contextvars.ContextVar[bool] = contextvars.ContextVar("floe_in_plugin", default=False)
