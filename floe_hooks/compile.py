@@ -168,19 +168,45 @@ def _json_lines(data: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plain(value: Any, where: str) -> Any:
-    """YAML/JSON-safe copy of a plugin's profile; anything else is a contract violation."""
-    if value is None or isinstance(value, (str, bool, int, float)):
+#: Largest profile a plugin may return, counting a byte per value plus its text (16 MiB):
+#: a dbt output is a few hundred bytes, and even one echoing every byte a floe file may
+#: hold stays far below, so this only stops a runaway plugin.
+MAX_PROFILE_BYTES = 16 * 1024 * 1024
+_MAX_PROFILE_DEPTH = 32
+
+
+def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int = 0) -> Any:
+    """YAML/JSON-safe copy of a plugin's profile; anything else is a contract violation.
+
+    Exact built-in types come out (the YAML dumper refuses a ``str`` subclass); a profile
+    nested deeper than 32 levels (one that contains itself) or larger than
+    :data:`MAX_PROFILE_BYTES` is refused rather than followed or written.
+    """
+    if budget is None:
+        budget = [MAX_PROFILE_BYTES]
+    budget[0] -= 1 + (len(value) if isinstance(value, str) else 0)
+    if budget[0] < 0:
+        raise TypeError(f"{where}: the profile is larger than {MAX_PROFILE_BYTES} bytes")
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__index__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if depth >= _MAX_PROFILE_DEPTH:
+        raise TypeError(f"{where}: nested deeper than {_MAX_PROFILE_DEPTH} levels (does it contain itself?)")
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{where}: key {key!r} is not a string")
-            out[key] = _plain(item, f"{where}.{key}")
+            budget[0] -= len(key)
+            out[str.__str__(key)] = _plain(item, f"{where}.{key}", budget, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [_plain(item, f"{where}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
     raise TypeError(f"{where} is a {type(value).__name__}, not a YAML value")
 
 
