@@ -30,8 +30,9 @@ __all__ = ["read_yaml", "dump_yaml", "paused_gc", "MAX_FILE_BYTES", "MAX_DEPTH",
 MAX_FILE_BYTES = 2 * 1024 * 1024
 #: Deepest nesting of lists and mappings in a document (a manifest needs about ten).
 MAX_DEPTH = 64
-#: Most values aliases may add to a document beyond what its text spells out.
-MAX_ALIAS_NODES = 100_000
+#: Most aliases may add to a document beyond what its text spells out, counting one per
+#: value plus the characters of each string (an alias of a long string costs its length).
+MAX_ALIAS_NODES = 1_000_000
 
 # libyaml's parser when PyYAML was built with it (every wheel is): 10-20x faster.
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -126,6 +127,7 @@ def _check_shape(root: yaml.Node) -> None:
     again), computing each node's expanded size, i.e. what building it would cost.
     """
     sizes: dict[int, int] = {}
+    spelled = 0  # what the distinct nodes weigh: the text the file spells out
     active: set[int] = set()
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     while stack:
@@ -136,10 +138,12 @@ def _check_shape(root: yaml.Node) -> None:
             children = _children(node)
             size = 1 + sum(sizes[id(child)] for child in children)
             sizes[key] = size
-            if size - len(sizes) > MAX_ALIAS_NODES:
+            spelled += 1
+            if size - spelled > MAX_ALIAS_NODES:
                 raise ConfigError(
-                    f"aliases expand this value to {size} values, more than {MAX_ALIAS_NODES} beyond "
-                    "what the file spells out; refusing to expand it (a YAML alias bomb?)",
+                    f"aliases expand this value to {size} values and characters, more than "
+                    f"{MAX_ALIAS_NODES} beyond what the file spells out; refusing to expand it "
+                    "(a YAML alias bomb?)",
                     path=_where(node.start_mark),
                 )
             continue
@@ -156,7 +160,8 @@ def _check_shape(root: yaml.Node) -> None:
                 path=_where(node.start_mark),
             )
         if isinstance(node, yaml.ScalarNode):
-            sizes[key] = 1
+            sizes[key] = 1 + len(node.value)
+            spelled += sizes[key]
             continue
         active.add(key)
         stack.append((node, depth, True))
