@@ -1,0 +1,370 @@
+"""Hostile plugins, installed as real distributions: each is isolated and named.
+
+Every fixture plugin is a module plus a dist-info folder (``floe-compute-evil 6.6.6``)
+on ``PYTHONPATH``, run through the real ``floe`` command where its stdout matters, or
+through an in-process manager discovering that folder otherwise.
+
+What ``floe compile`` does with a hook that hangs: compile hooks are pure and local (no
+I/O is expected of ``generate_profile`` or ``resource_requirements``), so compile does
+not time them out; it waits, and whatever interrupts it (Ctrl-C, a CI timeout, SIGKILL)
+leaves the previous outputs intact: see ``test_races.py``. ``floe validate`` enforces
+its timeout on a hung ``validate_connection``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Site
+
+from floe_hooks import ConfigError, PluginError, PluginManager, compile_product, load_product
+
+DIST, VERSION = "floe-compute-evil", "6.6.6"
+NAMED = f"plugin 'evil' (from {DIST} {VERSION})"
+
+BODIES = {
+    "prelude": "",
+    "plugin_metadata": "pass",
+    "generate_profile": "pass",
+    "validate_connection": "pass",
+    "resource_requirements": "pass",
+}
+
+TEMPLATE = """
+import os, sys, time
+from floe_hooks import hookimpl, PluginMetadata, ConnectionResult, ResourceSpec
+
+{prelude}
+
+@hookimpl
+def plugin_metadata():
+    {plugin_metadata}
+    return PluginMetadata(name="evil", version="{version}", floe_api_version=API,
+                          compute_types=TYPES, description="hostile fixture")
+
+@hookimpl
+def generate_profile(compute):
+    {generate_profile}
+    return {{"type": "duckdb", "path": ":memory:", "compute": compute.name}}
+
+@hookimpl
+def validate_connection(compute, timeout):
+    {validate_connection}
+    return ConnectionResult(status="healthy", latency_ms=0.1, message="evil is fine")
+
+@hookimpl
+def resource_requirements(compute):
+    {resource_requirements}
+    return ResourceSpec.resolve(compute.resources)
+"""
+
+MANIFEST = """\
+version: 1
+compute:
+  default: duckdb
+  approved:
+    - duckdb
+    - {name: shady, type: evil, config: {nested: {path: clean}}}
+"""
+PRODUCT = """\
+name: analytics
+platform: manifest.yaml
+transforms:
+  - {name: marts, path: models/marts}
+  - {name: shady, path: models/shady, compute: shady}
+"""
+
+
+def hostile(site: Site, *, api: str = "1.0", types: tuple[str, ...] = ("evil",), **bodies: str) -> None:
+    """Install ``floe-compute-evil`` with the given hook bodies (Python, one indented block each)."""
+    filled = {k: textwrap.indent(textwrap.dedent(v).strip(), "    ").lstrip() for k, v in bodies.items()}
+    prelude = textwrap.dedent(bodies.get("prelude", ""))
+    source = TEMPLATE.format(**{**BODIES, **filled, "prelude": prelude, "version": VERSION})
+    source = f"API = {api!r}\nTYPES = {types!r}\n" + source
+    site.install(DIST, source, entry_point="evil", version=VERSION)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """manifest.yaml approving duckdb and the hostile type; floe.yaml using both; previous outputs."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "manifest.yaml").write_text(MANIFEST)
+    (root / "floe.yaml").write_text(PRODUCT)
+    out = root / "target" / "floe"
+    out.mkdir(parents=True)
+    (out / "profiles.yml").write_text("previous: {}\n")
+    (out / "compiled_artifacts.json").write_text("{}\n")
+    return root
+
+
+def outputs(project: Path) -> dict[str, bytes]:
+    """Every file of the output folder."""
+    return {p.name: p.read_bytes() for p in sorted((project / "target" / "floe").iterdir())}
+
+
+def one_error_line(stderr: str) -> str:
+    """The one ``floe: error:`` line; a broken plugin may add one ``plugin_failed`` warning before it."""
+    errors = [line for line in stderr.splitlines() if line.startswith("floe: error: ")]
+    assert len(errors) == 1, stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.splitlines()) <= 2, stderr
+    return errors[0]
+
+
+def manager(site: Site) -> PluginManager:
+    """An in-process manager that sees the fixture site and the installed plugins (DuckDB)."""
+    return PluginManager(path=[str(site.root), *sys.path], strict=False)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_a_plugin_that_raises_at_import_is_listed_as_failed_and_the_rest_work(
+    site: Site, project: Path
+) -> None:
+    hostile(site, prelude="raise RuntimeError('import-time boom')")
+    listed = site.floe("plugins", "--format", "json", cwd=project)
+    assert listed.returncode == 1
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["plugins"]}
+    assert rows["duckdb"]["status"] == "ok"
+    evil = rows["evil"]
+    assert (evil["status"], evil["distribution"], evil["distribution_version"]) == ("failed", DIST, VERSION)
+    assert "import failed: RuntimeError: import-time boom" in evil["reason"]
+
+    (project / "manifest.yaml").write_text("version: 1\ncompute:\n  approved: [duckdb]\n")
+    (project / "floe.yaml").write_text(
+        PRODUCT.replace("  - {name: shady, path: models/shady, compute: shady}\n", "")
+    )
+    assert site.floe("compile", "floe.yaml", cwd=project).returncode == 0
+
+
+def test_compiling_for_a_plugin_that_failed_to_import_names_it(site: Site, project: Path) -> None:
+    hostile(site, prelude="raise ImportError('no module named evil_driver')")
+    before = outputs(project)
+    process = site.floe("compile", "floe.yaml", cwd=project)
+    assert process.returncode == 2
+    line = one_error_line(process.stderr)
+    assert line.startswith("floe: error: manifest.yaml: compute.approved[1].type: the plugin for type 'evil'")
+    assert (
+        f"(from {DIST} {VERSION}), failed to load: import failed: ImportError: no module named evil_driver"
+        in line
+    )
+    assert outputs(project) == before
+
+
+@pytest.mark.parametrize(
+    ("bodies", "reason"),
+    [
+        ({"prelude": "raise SystemExit(3)"}, "import failed: SystemExit: 3"),
+        ({"plugin_metadata": "raise ValueError('no metadata today')"}, "plugin_metadata raised ValueError"),
+        ({"plugin_metadata": "return {'name': 'evil'}"}, "plugin_metadata returned dict"),
+        ({"api": "1.99"}, "written for floe API 1.99"),
+        ({"api": "2.0"}, "written for floe API 2.0"),
+    ],
+)
+def test_a_plugin_that_cannot_load_is_recorded_with_its_distribution(
+    site: Site, bodies: dict[str, str], reason: str
+) -> None:
+    hostile(site, **bodies)
+    pm = PluginManager(path=[str(site.root)], strict=False)
+    (failure,) = pm.failures
+    assert (failure.name, failure.distribution, failure.version) == ("evil", DIST, VERSION)
+    assert reason in failure.reason
+    assert pm.plugins == []
+
+
+def test_a_plugin_claiming_duckdb_fails_both_and_names_both_distributions(site: Site, project: Path) -> None:
+    hostile(site, types=("duckdb",))
+    listed = site.floe("plugins", "--format", "json", cwd=project)
+    assert listed.returncode == 1
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["plugins"]}
+    for name in ("duckdb", "evil"):
+        assert rows[name]["status"] == "failed"
+        assert "compute type 'duckdb' is claimed by" in rows[name]["reason"]
+        assert f"(from {DIST} {VERSION})" in rows[name]["reason"]
+        assert "(from floe-hooks " in rows[name]["reason"]
+    process = site.floe("compile", "floe.yaml", cwd=project)
+    assert process.returncode == 2
+    assert "compute type 'duckdb' is claimed by" in one_error_line(process.stderr)
+
+
+def test_printing_at_import_and_in_hooks_never_corrupts_json_on_stdout(site: Site, project: Path) -> None:
+    hostile(
+        site,
+        prelude="print('evil says hello at import')",
+        plugin_metadata="print('evil metadata chatter')",
+        generate_profile="print('evil profile chatter')",
+        validate_connection="print('evil validate chatter'); sys.stdout.write('more chatter\\n')",
+        resource_requirements="print('evil resources chatter')",
+    )
+    listed = site.floe("plugins", "--format", "json", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    assert {row["name"] for row in json.loads(listed.stdout)["plugins"]} == {"duckdb", "evil"}
+    assert "evil says hello at import" in listed.stderr
+
+    validated = site.floe("validate", "manifest.yaml", "--format", "json", cwd=project)
+    assert validated.returncode == 0, validated.stderr
+    json.loads(validated.stdout)
+    assert "evil validate chatter" in validated.stderr
+
+    compiled = site.floe("compile", "floe.yaml", cwd=project)
+    assert compiled.returncode == 0, compiled.stderr
+    assert "chatter" not in compiled.stdout
+    assert compiled.stdout.startswith("wrote ")
+
+
+# --------------------------------------------------------------------------- hooks at compile time
+
+
+@pytest.mark.parametrize("hook", ["generate_profile", "resource_requirements"])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("raise RuntimeError('hook boom')", "raised RuntimeError: hook boom"),
+        ("raise SystemExit(0)", "raised SystemExit: 0"),
+        ("raise RuntimeError('first line\\nsecond line')", "raised RuntimeError: first line"),
+        ("return ['not', 'a', 'dict']", "returned list"),
+        ("return None", "returned NoneType"),
+    ],
+)
+def test_a_hook_that_fails_at_compile_time_is_one_named_line_and_writes_nothing(
+    site: Site, project: Path, hook: str, body: str, says: str
+) -> None:
+    hostile(site, **{hook: body})
+    before = outputs(project)
+    process = site.floe("compile", "floe.yaml", cwd=project)
+    assert process.returncode == 1, process.stderr
+    line = one_error_line(process.stderr)
+    assert line.startswith(f"floe: error: {NAMED}: {hook} ")
+    assert says in line
+    assert outputs(project) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("p = {'type': 'duckdb'}; p['self'] = p; return p", "nested deeper than"),
+        ("return {'type': 'duckdb', 'blob': 'x' * (100 * 1024 * 1024)}", "larger than"),
+        ("return {'type': 'duckdb', 'when': object()}", "profile.when is a object, not a YAML value"),
+        ("return {'type': 'duckdb', 1: 'one'}", "key 1 is not a string"),
+    ],
+)
+def test_a_profile_that_is_cyclic_huge_or_not_yaml_is_refused(
+    site: Site, project: Path, body: str, says: str
+) -> None:
+    hostile(site, generate_profile=body)
+    before = outputs(project)
+    process = site.floe("compile", "floe.yaml", cwd=project)
+    assert process.returncode == 1, process.stderr
+    line = one_error_line(process.stderr)
+    assert line.startswith(f"floe: error: {NAMED}: generate_profile for compute 'shady': ")
+    assert says in line
+    assert outputs(project) == before
+
+
+def test_a_profile_of_builtin_subclasses_is_written_as_plain_values(site: Site, project: Path) -> None:
+    hostile(
+        site,
+        prelude="import enum\nclass Text(str): pass\nclass Size(enum.IntEnum):\n    BIG = 8",
+        generate_profile="return {Text('type'): Text('duckdb'), 'threads': Size.BIG, 'path': Text('x.db')}",
+    )
+    process = site.floe("compile", "floe.yaml", cwd=project)
+    assert process.returncode == 0, process.stderr
+    profiles = (project / "target" / "floe" / "profiles.yml").read_text()
+    assert "    shady:\n      type: duckdb\n      threads: 8\n      path: x.db\n" in profiles
+
+
+def test_a_plugin_that_mutates_its_config_changes_nothing_else(site: Site, project: Path) -> None:
+    hostile(
+        site,
+        generate_profile="""
+            compute.config["nested"]["path"] = "mutated by generate_profile"
+            compute.config["added"] = True
+            compute.credentials["password"] = "hunter2"
+        """,
+        resource_requirements="""
+            assert compute.config == {"nested": {"path": "clean"}}, compute.config
+            assert not compute.credentials, compute.credentials
+        """,
+    )
+    pm = manager(site)
+    product = load_product(project / "floe.yaml", manager=pm)
+    compiled = compile_product(product, manager=pm)
+    shady = compiled.compute("shady")
+    assert shady.compute.config == {"nested": {"path": "clean"}}
+    assert dict(shady.compute.credentials) == {}
+    artifact = json.loads(compiled.artifacts_json())["computes"]["shady"]
+    assert artifact["config"] == {"nested": {"path": "clean"}}
+    assert artifact["credentials"] == {}
+    assert product.manifest.compute("shady").config == {"nested": {"path": "clean"}}
+
+
+def test_config_shared_through_a_yaml_alias_cannot_leak_between_computes(site: Site, project: Path) -> None:
+    hostile(site, generate_profile="compute.config['nested']['path'] = 'leaked from ' + compute.name")
+    (project / "manifest.yaml").write_text(
+        "version: 1\ncompute:\n  default: first\n  approved:\n"
+        "    - {name: first, type: evil, config: &shared {nested: {path: clean}}}\n"
+        "    - {name: second, type: evil, config: *shared}\n"
+    )
+    (project / "floe.yaml").write_text(PRODUCT.replace("compute: shady", "compute: second"))
+    pm = manager(site)
+    compiled = compile_product(load_product(project / "floe.yaml", manager=pm), manager=pm)
+    for name in ("first", "second"):
+        assert compiled.compute(name).compute.config == {"nested": {"path": "clean"}}
+
+
+def test_a_plugin_error_in_process_is_a_plugin_error_naming_the_distribution(
+    site: Site, project: Path
+) -> None:
+    hostile(site, generate_profile="raise SystemExit(0)")
+    pm = manager(site)
+    product = load_product(project / "floe.yaml", manager=pm)
+    with pytest.raises(PluginError) as info:
+        compile_product(product, manager=pm)
+    assert (info.value.plugin, info.value.distribution, info.value.version) == ("evil", DIST, VERSION)
+
+
+def test_a_plugin_config_error_is_located_in_the_manifest(site: Site, project: Path) -> None:
+    hostile(site, generate_profile="raise ConfigError('bad path', path='config.nested.path')",
+            prelude="from floe_hooks import ConfigError")  # fmt: skip
+    pm = manager(site)
+    with pytest.raises(ConfigError) as info:
+        compile_product(load_product(project / "floe.yaml", manager=pm), manager=pm)
+    assert str(info.value).endswith("compute.approved[name=shady].config.nested.path: bad path")
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("raise RuntimeError('validate boom')", "validate_connection raised RuntimeError: validate boom"),
+        ("raise SystemExit(1)", "validate_connection raised SystemExit: 1"),
+        ("return 'healthy'", "validate_connection returned str"),
+        ("time.sleep(60)", "timed out after 1 s"),
+    ],
+)
+def test_validate_isolates_a_failing_or_hung_check_and_names_the_plugin(
+    site: Site, project: Path, body: str, says: str
+) -> None:
+    hostile(site, validate_connection=body)
+    began = time.monotonic()
+    process = site.floe("validate", "manifest.yaml", "--timeout", "1", "--format", "json", cwd=project)
+    elapsed = time.monotonic() - began
+    assert process.returncode == 1, process.stderr
+    results = {r["compute"]: r for r in json.loads(process.stdout)["computes"]}
+    assert results["duckdb"]["status"] == "healthy"
+    assert results["shady"]["status"] == "unhealthy"
+    assert says in results["shady"]["message"]
+    if "sleep" in body:
+        assert "evil" in results["shady"]["message"] or results["shady"]["message"].startswith("timed out")
+        assert elapsed < 30  # returned at its timeout, not after the plugin's minute
+    else:
+        assert NAMED in results["shady"]["message"]
