@@ -68,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _log.debug("command_failed", command=args.command, error=type(exc).__name__)
             if args.debug:
                 raise
-            print(f"floe: error: {exc}", file=sys.stderr)
+            from floe_hooks._redact import redact
+
+            print(f"floe: error: {redact(str(exc))}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             print("floe: interrupted", file=sys.stderr)

@@ -168,10 +168,23 @@ class PluginManager:
             return
         with self._lock:
             if self._autoload and not self._loaded:
+                from floe_hooks import _log
+
                 for ep in scan(GROUP, self._path):
                     if self._pm.is_blocked(ep.name) or ep.name in self._plugins:
+                        _log.debug("plugin_skipped", plugin=ep.name, distribution=ep.distribution)
                         continue
                     self._load_entry_point(ep)
+                    if ep.name in self._plugins:
+                        info = self._plugins[ep.name]
+                        _log.debug(
+                            "plugin_loaded",
+                            plugin=ep.name,
+                            distribution=ep.distribution,
+                            version=ep.version,
+                            compute_types=list(info.metadata.compute_types),
+                        )
+                _log.info("plugins_discovered", loaded=len(self._healthy()), failed=len(self._failures))
             self._loaded = True
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
@@ -325,6 +338,10 @@ class PluginManager:
     def plugins(self) -> list[PluginInfo]:
         """Healthy plugins, by name (discovers on first use)."""
         self.load()
+        return self._healthy()
+
+    def _healthy(self) -> list[PluginInfo]:
+        """Healthy plugins registered so far, without triggering discovery."""
         return [info for name, info in sorted(self._plugins.items()) if name not in self._failures]
 
     @property

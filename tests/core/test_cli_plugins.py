@@ -108,3 +108,23 @@ def test_a_closed_pipe_ends_quietly() -> None:
     )
     assert result.returncode == 1
     assert result.stderr == ""
+
+
+def test_discovery_logs_json_events_with_one_correlation_id(site: Any) -> None:
+    site.good("alpha")
+    site.install("floe-compute-broken", "raise RuntimeError('boom')\n", entry_point="broken")
+    result = floe(
+        "--log-level",
+        "debug",
+        "--log-format",
+        "json",
+        "plugins",
+        env={"PYTHONPATH": str(site.root)},
+    )
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    by_name = {(e["event"], e.get("plugin")): e for e in events}
+    assert by_name[("plugin_loaded", "alpha")]["distribution"] == "floe-compute-alpha"
+    assert by_name[("plugin_failed", "broken")]["reason"] == "import failed: RuntimeError: boom"
+    discovered = by_name[("plugins_discovered", None)]
+    assert (discovered["failed"], discovered["loaded"] >= 2) == (1, True)
+    assert len({e["correlation_id"] for e in events}) == 1
