@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,7 +43,12 @@ def add_parser(sub: Any) -> None:
         "enforces. Exit status: 0 all healthy (degraded too, unless --strict), 1 any unhealthy, "
         "2 bad input.",
     )
-    parser.add_argument("path", metavar="MANIFEST_OR_FLOE_YAML", help="manifest.yaml or floe.yaml")
+    parser.add_argument(
+        "path",
+        metavar="MANIFEST_OR_FLOE_YAML",
+        help="manifest.yaml, or floe.yaml (then relative database paths resolve from its folder, "
+        "where dbt runs)",
+    )
     parser.add_argument(
         "--compute",
         action="append",
@@ -226,6 +233,10 @@ def run(args: argparse.Namespace) -> int:
     manager = get_plugin_manager()
     manifest = load_computes(args.path, env=args.env, manager=manager)
     computes = select(manifest.computes, args.compute, args.path)
+    if Path(manifest.path).resolve() != Path(args.path).resolve():
+        # a floe.yaml: check from its folder, where dbt runs, so that relative database
+        # paths mean what they mean to dbt
+        os.chdir(Path(args.path).resolve().parent)
     if args.watch is not None:
         return _watch(computes, args, manager)
     results = _check(computes, args, manager)

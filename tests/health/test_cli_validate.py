@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -249,3 +251,28 @@ def test_debug_json_logs_carry_the_runs_correlation_id(floe: Run, manifest: str)
         "validate_finished",
     ]
     assert len({e["correlation_id"] for e in events}) == 1
+
+
+def test_a_floe_yaml_is_checked_from_its_folder_where_dbt_runs(tmp_path: Path) -> None:
+    import duckdb
+
+    product = tmp_path / "product"
+    product.mkdir()
+    duckdb.connect(str(product / "wh.duckdb")).close()
+    (product / "manifest.yaml").write_text(
+        "version: 1\ncompute:\n  default: wh\n  approved:\n"
+        "    - {name: wh, type: duckdb, config: {path: wh.duckdb}}\n"
+    )
+    (product / "floe.yaml").write_text(
+        "name: p\nplatform: manifest.yaml\ntransforms:\n  - {name: marts, path: models/marts}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "floe_hooks.cli", "validate", str(product / "floe.yaml"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "healthy" in result.stdout
+    assert "does not exist" not in result.stdout
