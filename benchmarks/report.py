@@ -78,7 +78,8 @@ def summary_table(result: dict[str, Any]) -> str:
         rows.append(
             f"| one-shot `floe validate` of a DuckDB file | {_wc(floe)} | bare `duckdb.connect(path, "
             f"read_only=True).execute('select 1')` {_wc(bare)}: **{h['ratio_wall']:.2f}x** wall, "
-            f"{h['ratio_cpu']:.2f}x CPU | < 1.15x | {verdict['validate_ratio']} |"
+            f"{h['ratio_cpu']:.2f}x CPU (+{h['added_ms']:.0f} ms wall, +{h['added_cpu_ms']:.0f} ms CPU) | "
+            f"< 1.15x | {verdict['validate_ratio']} |"
         )
         dbt = h["dbt_debug"]
         if "wall_s" in dbt:

@@ -353,6 +353,7 @@ def bench_health(settings: Settings, work: Path) -> dict[str, Any]:
         "ratio_wall": ratio(floe["wall_s"]["median"], bare["wall_s"]["median"]),
         "ratio_cpu": ratio(floe["cpu_s"]["median"], bare["cpu_s"]["median"]),
         "added_ms": round((floe["wall_s"]["median"] - bare["wall_s"]["median"]) * 1000, 1),
+        "added_cpu_ms": round((floe["cpu_s"]["median"] - bare["cpu_s"]["median"]) * 1000, 1),
         "goal": 1.15,
     }
     out["dbt_debug"] = _dbt_debug(settings, work, paths, floe)
@@ -363,7 +364,7 @@ def bench_health(settings: Settings, work: Path) -> dict[str, Any]:
     )
     _print(
         f"  floe validate / bare duckdb: {out['ratio_wall']:.2f}x wall (+{out['added_ms']:.0f} ms), "
-        f"{out['ratio_cpu']:.2f}x CPU (goal < 1.15x)"
+        f"{out['ratio_cpu']:.2f}x CPU (+{out['added_cpu_ms']:.0f} ms) (goal < 1.15x)"
     )
     dbt = out["dbt_debug"]
     if "speedup" in dbt:
