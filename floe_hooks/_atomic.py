@@ -3,11 +3,15 @@
 Each file's new content goes to a temporary file in the same directory, is flushed and
 fsynced, and only when every temporary file is complete are they renamed over their
 targets with :func:`os.replace` (atomic per file), then the directories are fsynced.
-Concurrent writers of the same files take turns for the renames (an exclusive
-``flock`` on each target directory), so the set never ends up mixed.
+Concurrent writers of the same files take turns (an exclusive ``flock`` on each target
+directory, held while writing and renaming), so the set never ends up mixed.
 If anything fails before the renames, the temporary files are removed and the targets
-stay byte for byte as they were. A reader sees each file either old or new, never half
-written; with several files, renames happen back to back, after all the writing::
+stay byte for byte as they were. A process killed outright (SIGKILL) leaves hidden
+``.<name>.*.tmp`` files, which the next writer of that directory removes. A reader sees
+each file either old or new, never half written; with several files, renames happen
+back to back, after all the writing, so only a kill between two renames can leave the
+first file new and the next one old (``compiled_artifacts.json`` records the SHA-256 of
+``profiles.yml`` to tell)::
 
     write_atomic("out/profiles.yml", text)
     write_files_atomic({"out/profiles.yml": profiles, "out/compiled_artifacts.json": artifact})
@@ -69,14 +73,19 @@ class AtomicFiles:
         if self._committed:
             raise RuntimeError("already committed")
         temps: list[tuple[str, Path]] = []
-        try:
-            for target, data in self._pending.items():
-                temps.append((self._write_temp(target, data), target))
-        except BaseException:
-            for temp, _ in temps:
-                _unlink(temp)
-            raise
+        # The lock covers the temporary files too: a writer killed (SIGKILL) before its
+        # renames leaves its temporary files behind, and the next writer, alone in the
+        # directory, removes them as stale without touching a live writer's.
         with _locked({target.parent for target in self._pending}):
+            for target in self._pending:
+                _remove_stale_temps(target)
+            try:
+                for target, data in self._pending.items():
+                    temps.append((self._write_temp(target, data), target))
+            except BaseException:
+                for temp, _ in temps:
+                    _unlink(temp)
+                raise
             for index, (temp, target) in enumerate(temps):
                 try:
                     os.replace(temp, target)
@@ -91,7 +100,7 @@ class AtomicFiles:
 
     @staticmethod
     def _write_temp(target: Path, data: bytes) -> str:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=_temp_prefix(target), suffix=_TEMP_SUFFIX)
         try:
             try:
                 mode = os.stat(target).st_mode & 0o7777  # keep the permissions of what we replace
@@ -147,6 +156,26 @@ def _locked(directories: Iterable[Path]) -> Iterator[None]:
     finally:
         for fd in reversed(fds):
             os.close(fd)  # closing releases the lock
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(target: Path) -> str:
+    """Temporary files are hidden (``.profiles.yml.k3j2x9.tmp``): never taken for outputs."""
+    return f".{target.name}."
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Remove temporary files a killed writer left beside ``target`` (call under the lock)."""
+    prefix = _temp_prefix(target)
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(_TEMP_SUFFIX) and len(name) > len(prefix) + 4:
+            _unlink(os.path.join(target.parent, name))
 
 
 def _unlink(path: str) -> None:
