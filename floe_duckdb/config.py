@@ -11,6 +11,7 @@ This module imports only attrs and floe_hooks: ``floe plugins`` imports it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -388,6 +389,7 @@ class DuckDBConfig:
         if self.extension_directory is not None and not self.extension_directory.strip():
             raise _problem("must be a folder path", "extension_directory")
         self._check_attach()
+        self._check_database()
         names = [s.name for s in self.secrets if s.name is not None]
         for name in names:
             if names.count(name) > 1:
@@ -410,6 +412,20 @@ class DuckDBConfig:
                     "must be a repository name (core, core_nightly, community) or URL",
                     f"extension_repositories.{name}",
                 )
+
+    def _check_database(self) -> None:
+        # dbt-duckdb insists that `database` is the catalog DuckDB names after the file (or an
+        # attach alias); say so at compile time instead of at dbt's start
+        if self.database is None or ":" in self.path.replace(":memory:", "", 1):
+            return
+        stem = os.path.basename(self.path).lstrip(".").split(".")[0] if self.path != ":memory:" else "memory"
+        allowed = [stem, *(a.alias for a in self.attach if a.alias is not None)]
+        if self.database not in allowed:
+            raise _problem(
+                f"{self.database!r} is neither the database {self.path!r} opens ({stem!r}) "
+                "nor an attach alias; dbt-duckdb would refuse it",
+                "database",
+            )
 
     def _check_attach(self) -> None:
         seen: dict[str, int] = {}

@@ -92,7 +92,7 @@ def link_wheel_extensions(directory: str | os.PathLike[str], names: Iterable[str
             shutil.copyfile(source, destination)
         linked[name] = destination
     if missing:
-        pins = " ".join(f"duckdb-extension-{m}=={version.lstrip('v')}" for m in missing)
+        pins = " ".join(f"duckdb-extension-{m.replace('_', '-')}=={version.lstrip('v')}" for m in missing)
         raise LookupError(
             f"no installed wheel provides {', '.join(missing)} for DuckDB {version}; pip install {pins}"
         )

@@ -80,6 +80,20 @@ def test_the_full_example_sets_every_field() -> None:
     assert set(FULL) == {f.name for f in attrs.fields(DuckDBConfig)}
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"path": "build/warehouse.duckdb", "database": "warehouse"},
+        {"path": ".hidden.v2.duckdb", "database": "hidden"},
+        {"database": "memory"},
+        {"path": "w.duckdb", "database": "other", "attach": [{"path": "o.duckdb", "alias": "other"}]},
+        {"path": "md:analytics", "database": "anything"},
+    ],
+)
+def test_database_names_dbt_duckdb_accepts(data: dict[str, Any]) -> None:
+    assert structure(data, DuckDBConfig).database == data["database"]
+
+
 def test_defaults_are_an_in_memory_database() -> None:
     cfg = structure({}, DuckDBConfig)
     assert (cfg.path, cfg.schema, cfg.memory_limit, cfg.threads) == (":memory:", "main", None, None)
@@ -136,6 +150,8 @@ def test_defaults_are_an_in_memory_database() -> None:
         ({"retries": {"connect_attempts": 0}}, "config.retries.connect_attempts", "at least 1"),
         ({"remote": {"host": "h", "port": 70000, "user": "u"}}, "config.remote.port", "TCP port"),
         ({"path": ""}, "config.path", ":memory:"),
+        ({"path": "build/w.duckdb", "database": "warehouse"}, "config.database", "neither the database"),
+        ({"database": "warehouse"}, "config.database", "('memory')"),
     ],
 )
 def test_bad_config_is_an_error_at_its_path(data: dict[str, Any], path: str, message: str) -> None:
