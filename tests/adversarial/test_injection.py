@@ -1,0 +1,248 @@
+"""Injection: hostile strings stay in their place in profiles.yml, the artifact, SQL and Kubernetes.
+
+Each hostile value goes in through a manifest written with ``yaml.safe_dump`` (so the
+manifest itself is well formed) and must come out exactly equal, parsed back by the
+consumer's own parser: PyYAML for ``profiles.yml`` and ``kubernetes.yaml``, JSON for the
+artifact, DuckDB for SQL, ``shlex`` for the printed dbt command lines. Names that cannot
+be quoted safely everywhere (compute, transform, product and catalog names) are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from corpus_harness import environment, floe_command
+
+from floe_hooks import ConfigError, PluginManager, compile_product, load_product
+
+HOSTILE = [
+    "a\nb: injected",
+    "x\n  injected: true\n",
+    "key: value",
+    "- item",
+    "# not a comment",
+    "--- \n...\n",
+    "&anchor",
+    "*alias",
+    "!!python/object/apply:os.system ['id']",
+    "{{ env_var('HOME') }}",
+    "' OR '1'='1",
+    "x'; ATTACH 'evil.duckdb' AS evil; --",
+    '"; DROP TABLE t; --',
+    "back\\slash\\'",
+    "$(touch pwned) `touch pwned`; rm -rf ~ #",
+    "null",
+    "~",
+    "yes",
+    "0o17",
+    "1e3",
+    ".inf",
+    "2026-01-01",
+    "tab\there",
+    " leading and trailing ",
+    "line\u2028separator\u0085next",
+    "\ufeffbom",
+    "é 中文 🦆",
+    "x" * 5000,
+]
+
+#: Hostile strings that are still relative model folders (no '..', no leading '/').
+HOSTILE_PATHS = [
+    "models/a b",
+    "models/x; rm -rf ~",
+    "models/$(touch pwned)",
+    "models/`id`",
+    "models/'quoted'",
+    'models/"double"',
+    "models/{{ var('x') }}",
+    "models/# hash",
+    "models/a*b?[c]",
+    "models/é 🦆",
+    "models/-rf",
+]
+
+
+def compile_with(root: Path, manifest: dict[str, Any], transforms: list[dict[str, str]]) -> Any:
+    (root / "manifest.yaml").write_text(yaml.safe_dump(manifest))  # ASCII: escapes U+0085 too
+    product = {"name": "analytics", "platform": "manifest.yaml", "transforms": transforms}
+    (root / "floe.yaml").write_text(yaml.safe_dump(product))
+    manager = PluginManager(strict=False)
+    return compile_product(load_product(root / "floe.yaml", manager=manager), manager=manager)
+
+
+def duckdb_compute(value: str) -> dict[str, Any]:
+    return {
+        "name": "warehouse",
+        "type": "duckdb",
+        "config": {
+            "path": f"build/{value}.duckdb" if "\x00" not in value else "w.duckdb",
+            "schema": value,
+            "settings": {"custom_user_agent": value},
+            "attach": [{"path": value, "alias": "other"}],
+        },
+    }
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_config_values_round_trip_through_profiles_yml(tmp_path: Path, value: str) -> None:
+    compiled = compile_with(
+        tmp_path,
+        {"version": 1, "compute": {"approved": [duckdb_compute(value)]}},
+        [{"name": "marts", "path": "models/marts"}],
+    )
+    profiles = yaml.safe_load(compiled.profiles_yml)
+    assert list(profiles) == ["analytics"]
+    assert set(profiles["analytics"]) == {"target", "outputs"}
+    assert list(profiles["analytics"]["outputs"]) == ["warehouse"]
+    output = profiles["analytics"]["outputs"]["warehouse"]
+    assert output["path"] == f"build/{value}.duckdb"
+    assert output["schema"] == value
+    assert output["settings"]["custom_user_agent"] == value
+    assert output["attach"] == [{"path": value, "alias": "other"}]
+    artifact = json.loads(compiled.artifacts_json())
+    assert artifact["computes"]["warehouse"]["config"]["schema"] == value
+
+
+@pytest.mark.parametrize("path", HOSTILE_PATHS)
+def test_hostile_transform_paths_stay_one_argument(tmp_path: Path, path: str) -> None:
+    compiled = compile_with(
+        tmp_path,
+        {"version": 1, "compute": {"approved": ["duckdb"]}},
+        [{"name": "marts", "path": path}],
+    )
+    artifact = json.loads(compiled.artifacts_json())
+    assert artifact["transforms"][0]["path"] == path
+    (step,) = artifact["run_plan"]
+    assert step["command"][-2:] == ["--select", f"path:{path}"]
+    assert yaml.safe_load(compiled.profiles_yml)["analytics"]["target"] == "duckdb"
+
+
+def test_the_printed_dbt_command_lines_are_shell_safe(tmp_path: Path) -> None:
+    (tmp_path / "manifest.yaml").write_text("version: 1\ncompute:\n  approved: [duckdb]\n")
+    transforms = [{"name": f"t{i}", "path": path} for i, path in enumerate(HOSTILE_PATHS)]
+    product = {"name": "analytics", "platform": "manifest.yaml", "transforms": transforms}
+    (tmp_path / "floe.yaml").write_text(yaml.safe_dump(product, allow_unicode=True))
+    process = subprocess.run(
+        [*floe_command(), "compile", "floe.yaml"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    (line,) = [line for line in process.stdout.splitlines() if line.startswith("run: ")]
+    selects = [f"path:{path}" for path in HOSTILE_PATHS]
+    assert shlex.split(line.removeprefix("run: ")) == [
+        *("dbt", "run", "--profile", "analytics", "--target", "duckdb", "--select"),
+        *selects,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("compute name", "warehouse; rm -rf ~"),
+        ("compute name", "Warehouse"),
+        ("compute name", "a\nb"),
+        ("compute type", "duckdb\n- evil"),
+        ("transform name", "marts\nname: x"),
+        ("transform name", "marts; rm -rf ~"),
+        ("transform name", "../marts"),
+        ("transform path", "../models"),
+        ("transform path", "/etc"),
+        ("product name", "analytics:\n  target: evil"),
+        ("product name", "{{ env_var('X') }}"),
+    ],
+)
+def test_names_and_paths_that_cannot_be_placed_safely_are_refused(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    compute: dict[str, Any] = {"name": "warehouse", "type": "duckdb"}
+    transform = {"name": "marts", "path": "models/marts"}
+    product_name = "analytics"
+    if field == "compute name":
+        compute["name"] = value
+    elif field == "compute type":
+        compute["type"] = value
+    elif field == "transform name":
+        transform["name"] = value
+    elif field == "transform path":
+        transform["path"] = value
+    else:
+        product_name = value
+    (tmp_path / "manifest.yaml").write_text(
+        yaml.safe_dump({"version": 1, "compute": {"approved": [compute]}})
+    )
+    product = {"name": product_name, "platform": "manifest.yaml", "transforms": [transform]}
+    (tmp_path / "floe.yaml").write_text(yaml.safe_dump(product, allow_unicode=True))
+    with pytest.raises(ConfigError) as info:
+        load_product(tmp_path / "floe.yaml", manager=PluginManager(strict=False))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_setting_values_are_one_literal_in_duckdb_sql(value: str) -> None:
+    from floe_duckdb._sql import quote_literal
+
+    connection = duckdb.connect()
+    statements = connection.extract_statements(f"SELECT {quote_literal(value)} AS v")
+    assert len(statements) == 1
+    assert connection.execute(f"SELECT {quote_literal(value)} AS v").fetchall() == [(value,)]
+
+
+def test_floe_validate_runs_no_injected_sql(tmp_path: Path) -> None:
+    """The health check sets each setting with a quoted literal: the hostile value is a value."""
+    evil = tmp_path / "evil.duckdb"
+    settings = {
+        "custom_user_agent": f"x'; ATTACH '{evil}' AS evil; --",
+        "timezone": f"UTC'; ATTACH '{evil}' AS evil2; --",
+    }
+    manifest = {
+        "version": 1,
+        "compute": {"approved": [{"name": "warehouse", "type": "duckdb", "config": {"settings": settings}}]},
+    }
+    (tmp_path / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+    process = subprocess.run(
+        [*floe_command(), "validate", "manifest.yaml", "--format", "json"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode in (0, 1), process.stderr
+    json.loads(process.stdout)
+    assert not evil.exists()
+
+
+def test_hostile_values_round_trip_through_kubernetes_manifests(tmp_path: Path) -> None:
+    from floe_hooks.kubernetes import render_kubernetes
+
+    computes = [duckdb_compute(value) | {"name": f"c{i}"} for i, value in enumerate(HOSTILE[:12])]
+    manifest = {"version": 1, "compute": {"default": "c0", "approved": computes}}
+    transforms = [
+        {"name": f"t{i}", "path": path, "compute": f"c{i % len(computes)}"}
+        for i, path in enumerate(HOSTILE_PATHS)
+    ]
+    compiled = compile_with(tmp_path, manifest, transforms)
+    objects = list(yaml.safe_load_all(render_kubernetes(compiled)))
+    configmaps = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert len(configmaps) == 1
+    assert list(configmaps[0]["data"].values()) == [compiled.profiles_yml]
+    jobs = [o for o in objects if o["kind"] == "Job"]
+    assert len(jobs) == len(compiled.run_plan)
+    commands = sorted(
+        json.dumps(c.get("command", []) + c.get("args", []))
+        for job in jobs
+        for c in job["spec"]["template"]["spec"]["containers"]
+    )
+    expected = sorted(json.dumps(step.command(compiled.product.name)) for step in compiled.run_plan)
+    assert commands == expected
