@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "adversarial"))
 
-from corpus_harness import (
+from adversarial_harness import (
     DEFAULT_MANIFEST,
     DEFAULT_PRODUCT,
     cases,

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from corpus_harness import CORPUS, cases, expected, run_case, snapshot
+from adversarial_harness import CORPUS, cases, expected, run_case, snapshot
 
 CASES = cases()
 
@@ -92,7 +92,7 @@ def test_the_huge_file_is_made_not_stored() -> None:
 
 def test_a_fixed_case_compiles(tmp_path: Path) -> None:
     """The harness itself: the default files of a case compile, so each case fails for its own reason."""
-    from corpus_harness import DEFAULT_MANIFEST, DEFAULT_PRODUCT, environment, floe_command
+    from adversarial_harness import DEFAULT_MANIFEST, DEFAULT_PRODUCT, environment, floe_command
 
     (tmp_path / "floe.yaml").write_text(DEFAULT_PRODUCT)
     (tmp_path / "manifest.yaml").write_text(DEFAULT_MANIFEST)

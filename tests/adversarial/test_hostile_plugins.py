@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Site
+from adversarial_harness import Site
 
 from floe_hooks import ConfigError, PluginError, PluginManager, compile_product, load_product
 

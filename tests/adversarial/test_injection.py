@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from corpus_harness import environment, floe_command
+from adversarial_harness import environment, floe_command
 
 from floe_hooks import ConfigError, PluginManager, compile_product, load_product
 

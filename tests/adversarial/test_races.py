@@ -26,8 +26,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Site
-from corpus_harness import environment, floe_command
+from adversarial_harness import Site, environment, floe_command
 
 MANIFEST = (
     "version: 1\ncompute:\n  default: warehouse\n  approved:\n"

@@ -1,7 +1,8 @@
-"""Running one case of the bad-input corpus through the real ``floe compile``, like a user.
+"""What the adversarial suite shares: running the real ``floe``, the corpus, fixture plugins.
 
-Shared by ``test_corpus.py`` (correctness) and ``benchmarks/adversarial_corpus.py``
-(time and peak memory per case). A case is a folder of ``corpus/``:
+The corpus runner is shared by ``test_corpus.py`` (correctness) and
+``benchmarks/adversarial_corpus.py`` (time and peak memory per case); :class:`Site`
+installs hostile plugins as real distributions. A corpus case is a folder of ``corpus/``:
 
 * ``expected.txt``: the exact line ``floe compile`` must print on stderr;
 * ``floe.yaml`` and ``manifest.yaml`` (and any other file the case needs); a case that
@@ -20,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -122,3 +124,40 @@ def run_case(
         check=False,
     )
     return process, before
+
+
+class Site:
+    """A folder that looks like site-packages, holding fixture distributions.
+
+    The same approach as ``tests/core/conftest.py``: a module and a dist-info folder
+    whose ``entry_points.txt`` declares it under ``floe.computes``. A ``floe``
+    subprocess sees it through ``PYTHONPATH``; an in-process manager through ``path``.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def install(self, dist: str, source: str, *, entry_point: str, version: str = "1.0") -> None:
+        """Install ``source`` as module ``fixture_<entry_point>`` of distribution ``dist``."""
+        module = f"fixture_{entry_point}"
+        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
+        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n\n")
+        (info / "entry_points.txt").write_text(f"[floe.computes]\n{entry_point} = {module}\n")
+
+    def floe(
+        self, *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``floe *args`` in ``cwd`` with this site on ``PYTHONPATH``."""
+        extra = {"PYTHONPATH": str(self.root), **(env or {})}
+        return subprocess.run(
+            [*floe_command(), *args],
+            cwd=cwd,
+            env=environment(extra),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
