@@ -147,8 +147,7 @@ def _check(cfg: DuckDBConfig, start: float) -> ConnectionResult:
         if cfg.extensions:
             warnings.extend(_builtin_warnings(conn, cfg))
         warnings.extend(_setting_warnings(conn, cfg, duckdb.Error))
-        if not in_memory:
-            warnings.extend(_attachment_warnings(cfg))
+        warnings.extend(_attachment_warnings(cfg))
     finally:
         conn.close()
     latency = _elapsed(start)
@@ -162,7 +161,11 @@ def _check(cfg: DuckDBConfig, start: float) -> ConnectionResult:
         )
     if warnings:
         return ConnectionResult(
-            ConnectionStatus.DEGRADED, latency, message="select 1 ok, with warnings", warnings=warnings
+            ConnectionStatus.DEGRADED,
+            latency,
+            message="select 1 ok, with warnings",
+            warnings=warnings,
+            details=details,
         )
     where = "in-memory database" if in_memory else f"{path} (read-only)"
     return ConnectionResult(

@@ -257,6 +257,25 @@ def test_remote_databases_are_not_probed(pm: PluginManager, duckdb_compute: Any)
     assert "md-token-value" not in repr(result)
 
 
+def test_remote_servers_are_not_probed(pm: PluginManager, duckdb_compute: Any) -> None:
+    config = {"remote": {"host": "bv.internal", "port": 5433, "user": "dbt", "password": {"env": "BV_PW"}}}
+    result = pm.validate_connection(
+        duckdb_compute(config), secrets={"config.remote.password": SecretValue("pw")}
+    )
+    assert result.status is DEGRADED
+    assert result.message == "remote DuckDB server bv.internal:5433 is not checked"
+
+
+def test_in_memory_attachments_are_checked_too(
+    pm: PluginManager, duckdb_compute: Any, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.duckdb"
+    result = pm.validate_connection(duckdb_compute({"attach": [{"path": str(other), "alias": "other"}]}))
+    assert result.status is DEGRADED
+    assert result.warnings == (f"attached database other ({other}) does not exist yet; dbt will create it",)
+    assert not other.exists()
+
+
 def test_same_process_conflict_is_reported_not_raised(
     pm: PluginManager, duckdb_compute: Any, db_file: Path
 ) -> None:
