@@ -8,9 +8,13 @@ from typing import Any
 import attrs
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from floe_duckdb import DuckDBConfig
-from floe_hooks import PluginManager, ResourceSpec, secret_bindings
+from floe_duckdb._sql import RESERVED
+from floe_duckdb.config import CREDENTIAL_KEYS
+from floe_hooks import PluginManager, ResourceSpec, secret_bindings, structure, unstructure
 
 from .test_config import FULL
 
@@ -148,3 +152,51 @@ def test_resource_requirements_keep_an_explicit_spec(pm: PluginManager, duckdb_c
     explicit = {"cpu_request": "250m", "cpu_limit": "1", "memory_request": "256Mi", "memory_limit": "1Gi"}
     spec = pm.resource_requirements(duckdb_compute(resources=explicit))
     assert spec == ResourceSpec("250m", "1", "256Mi", "1Gi")
+
+
+_ident = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True).filter(
+    lambda name: (
+        name not in RESERVED and name not in CREDENTIAL_KEYS and name not in ("memory_limit", "threads")
+    )
+)
+_scalar = st.one_of(st.booleans(), st.integers(-(2**31), 2**31), st.text(max_size=20))
+_configs = st.fixed_dictionaries(
+    {
+        "path": st.one_of(st.just(":memory:"), st.text(min_size=1, max_size=30).filter(lambda p: p.strip())),
+        "schema": st.text(min_size=1, max_size=20).filter(str.strip),
+        "memory_limit": st.sampled_from(["4GB", "512MiB", "75%", "1.5 GB"]),
+        "extensions": st.lists(_ident, unique=True, max_size=3),
+        "settings": st.dictionaries(_ident, _scalar, max_size=4),
+        "attach": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "path": st.text(min_size=1, max_size=20).filter(str.strip),
+                    "alias": _ident,
+                    "read_only": st.booleans(),
+                }
+            ),
+            max_size=3,
+            unique_by=lambda a: a["alias"],
+        ),
+    }
+).filter(
+    lambda c: "\x00" not in c["path"] + c["schema"] and all("\x00" not in a["path"] for a in c["attach"])
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=_configs)
+def test_any_valid_config_round_trips_and_reaches_the_profile(
+    pm: PluginManager, duckdb_compute: Any, data: dict[str, Any]
+) -> None:
+    cfg = structure(data, DuckDBConfig)
+    assert structure(unstructure(cfg), DuckDBConfig) == cfg
+    profile = pm.generate_profile(duckdb_compute(data))
+    assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+    assert profile["path"] == data["path"]
+    assert profile["settings"] == {**data["settings"], "memory_limit": data["memory_limit"], "threads": 1}
+    assert profile.get("extensions", []) == data["extensions"]
+    assert profile.get("attach", []) == [
+        {**a, "read_only": True} if a["read_only"] else {"path": a["path"], "alias": a["alias"]}
+        for a in data["attach"]
+    ]
