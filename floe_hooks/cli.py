@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             from floe_hooks._redact import redact
 
-            print(f"floe: error: {redact(str(exc))}", file=sys.stderr)
+            # one line, whatever a plugin put in a message it raised
+            print(f"floe: error: {' '.join(redact(str(exc)).splitlines())}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             print("floe: interrupted", file=sys.stderr)
