@@ -393,7 +393,8 @@ class PluginManager:
     def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
         """The dbt output dict of ``compute``, from the plugin that owns its type."""
         result = self._call("generate_profile", compute, {"compute": compute})
-        if not isinstance(result, dict) or not isinstance(result.get("type"), str):
+        # dict.get, not result.get: a dict subclass's own methods are plugin code
+        if not isinstance(result, dict) or not isinstance(dict.get(result, "type"), str):
             raise self._contract(compute, "generate_profile", "a dict with a string 'type'", result)
         return result
 
@@ -546,7 +547,10 @@ def _plugin_code() -> Iterator[None]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:  # a plugin's exception whose __str__ itself fails
+        text = ["(its message cannot be shown)"]
     first = text[0] if text else ""
     if isinstance(exc, FloeError):
         return first[:500]
