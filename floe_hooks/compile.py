@@ -265,9 +265,12 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
             ) from None
         try:
             profile = _plain(profile, "profile")
-        except TypeError as exc:
+        except Exception as exc:  # copying runs plugin code too (a dict subclass's items())
+            from floe_hooks.manager import _one_line
+
+            detail = str(exc) if isinstance(exc, TypeError) else f"copying it raised {_one_line(exc)}"
             raise PluginContractError(
-                f"generate_profile for compute {compute.name!r}: {exc}",
+                f"generate_profile for compute {compute.name!r}: {detail}",
                 plugin=plugin.name,
                 distribution=plugin.distribution,
                 version=plugin.version,
