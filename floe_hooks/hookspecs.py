@@ -103,6 +103,11 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[
     environment overlay is applied. The framework puts the dict under
     ``<product>.outputs.<compute.name>`` of ``profiles.yml``; dbt then runs the SQL.
 
+    Keep it pure and fast: no network, no files. ``floe compile`` does not time this
+    hook (or ``resource_requirements``) out; it waits, and an interrupted or killed
+    compile leaves the previous outputs as they were. You get your own copy of the
+    compute: mutating it changes nothing else. What you print goes to stderr.
+
     :param compute: the resolved compute. ``compute.config`` is an instance of your
         ``config_class`` (or ``None`` when you declared none); ``compute.threads`` and
         ``compute.timeout_seconds`` are the manifest's settings, if any;
