@@ -11,7 +11,9 @@ so a case's cost above the baseline is what the bad input itself costs.
     python benchmarks/adversarial_corpus.py --repeat 1 alias-bomb-in-plugin-config huge-file
 
 Prints one line per case, sorted by time, then the worst time and the worst peak RSS
-with their cases, and flags any case over 1 s or over twice the baseline's memory.
+with their cases, and flags any case over 1 s or over twice the baseline's memory. A last
+line, not a corpus case, measures the costliest file the 2 MiB size limit lets through
+(about a million one-character list items): the bound that limit puts on a parse.
 """
 
 from __future__ import annotations
@@ -72,6 +74,19 @@ def baseline_args(workdir: Path) -> list[str]:
     return ["compile", "floe.yaml"]
 
 
+def dense_at_limit_args(workdir: Path) -> list[str]:
+    """Not a corpus case: the costliest file the size limit lets through, one byte under it and
+    nothing but tiny list items (~1 million YAML nodes) under an unknown key."""
+    from floe_hooks._yaml import MAX_FILE_BYTES
+
+    workdir.mkdir()
+    (workdir / "floe.yaml").write_text(DEFAULT_PRODUCT)
+    head = DEFAULT_MANIFEST + "x: ["
+    items = (MAX_FILE_BYTES - len(head) - 2) // 2
+    (workdir / "manifest.yaml").write_text(head + ",".join(["a"] * items) + "]\n")
+    return ["compile", "floe.yaml"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,6 +111,8 @@ def main() -> int:
     for wall, rss, name, ok in sorted(rows, reverse=True):
         flag = "" if wall < 1.0 and rss < 2 * base_rss else "  <- over budget"
         print(f"{name:<42} {wall:7.3f} {rss:9.1f}  {'yes' if ok else 'NO'}{flag}")
+    wall, rss, status, stderr = best(dense_at_limit_args, options.repeat)
+    print(f"\n{'(not a case) 2 MiB of tiny list items':<42} {wall:7.3f} {rss:9.1f}  exit {status}")
     worst_time = max(rows)
     worst_rss = max(rows, key=lambda r: r[1])
     print(f"\nworst time: {worst_time[0]:.3f} s ({worst_time[2]}); baseline {base_wall:.3f} s")
