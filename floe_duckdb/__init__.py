@@ -32,7 +32,6 @@ from floe_duckdb.config import (
     Retries,
 )
 from floe_hooks import (
-    FLOE_API_VERSION,
     CatalogConfig,
     ComputeConfig,
     ConnectionResult,
@@ -67,7 +66,7 @@ def plugin_metadata() -> PluginMetadata:
     return PluginMetadata(
         name="duckdb",
         version=__version__,
-        floe_api_version=FLOE_API_VERSION,
+        floe_api_version="1.0",  # the contract this plugin was written for, not the running one
         compute_types=("duckdb",),
         description="DuckDB, in-process: in-memory or a local file; Iceberg through the iceberg extension",
         dbt_adapter="dbt-duckdb>=1.9",

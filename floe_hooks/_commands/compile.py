@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 from typing import Any
 
 
@@ -26,6 +25,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compile and write; print what was written and how to run dbt with it."""
+    import shlex
+
     from floe_hooks.compile import compile_product, default_out_dir, write_outputs
     from floe_hooks.manifest import load_product
 

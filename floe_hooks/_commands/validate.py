@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -233,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
     manager = get_plugin_manager()
     manifest = load_computes(args.path, env=args.env, manager=manager)
     computes = select(manifest.computes, args.compute, args.path)
+    from pathlib import Path
+
     if Path(manifest.path).resolve() != Path(args.path).resolve():
         # a floe.yaml: check from its folder, where dbt runs, so that relative database
         # paths mean what they mean to dbt
