@@ -121,9 +121,12 @@ def summary_table(result: dict[str, Any]) -> str:
         d = b["dispatch"]
         us = d["per_call_us"]
         rows.append(
-            f"| a hook call through the manager | {us['manager.generate_profile (floe dispatch)']:.2f} us | "
-            f"the hookimpl called directly {us['direct hookimpl call']:.2f} us: "
-            f"**+{d['overhead_us']:.2f} us** | < +10 us | {verdict['dispatch_overhead']} |"
+            "| a hook call through the manager | "
+            f"{us['manager.resource_requirements, floe_duckdb']:.2f} us on a DuckDB compute (typed config); "
+            f"{us['manager.generate_profile (floe dispatch)']:.2f} us on one without config | "
+            f"the hookimpl called directly {us['floe_duckdb.resource_requirements, direct']:.2f} us / "
+            f"{us['direct hookimpl call']:.2f} us: **+{d['overhead_duckdb_us']:.2f} us** / "
+            f"+{d['overhead_fixture_us']:.2f} us | < +10 us | {verdict['dispatch_overhead']} |"
         )
     if "memory" in b:
         rss = b["memory"]["peak_rss_mb"]

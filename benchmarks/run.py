@@ -616,12 +616,19 @@ def bench_dispatch(settings: Settings, work: Path) -> dict[str, Any]:
             settings,
         ),
     }
-    # The real DuckDB plugin's cheapest capability, for scale.
+    # The real DuckDB plugin, on a compute as a manifest gives it (a typed DuckDBConfig),
+    # through its cheapest capability: what a host application actually pays.
     import floe_duckdb
+    from floe_duckdb.config import DuckDBConfig
 
     real = PluginManager(autoload=False)
     real.register(floe_duckdb, name="duckdb")
-    duck = ComputeConfig(name="warehouse", type="duckdb", resources="medium")
+    duck = ComputeConfig(
+        name="warehouse",
+        type="duckdb",
+        config=DuckDBConfig(path=str(work / "warehouse.duckdb"), extensions=("json",)),
+        resources="medium",
+    )
     figures["floe_duckdb.resource_requirements, direct"] = _per_call(
         lambda: floe_duckdb.resource_requirements(duck), settings
     )
@@ -629,13 +636,16 @@ def bench_dispatch(settings: Settings, work: Path) -> dict[str, Any]:
         lambda: real.resource_requirements(duck), settings
     )
     us = {name: round(seconds * 1e6, 3) for name, seconds in figures.items()}
-    overhead = us["manager.generate_profile (floe dispatch)"] - us["direct hookimpl call"]
+    overhead_fixture = us["manager.generate_profile (floe dispatch)"] - us["direct hookimpl call"]
     overhead_duckdb = (
         us["manager.resource_requirements, floe_duckdb"] - us["floe_duckdb.resource_requirements, direct"]
     )
+    # The goal is judged on the larger: a real plugin's compute is what hosts dispatch.
+    overhead = max(overhead_fixture, overhead_duckdb)
     out = {
         "per_call_us": us,
         "overhead_us": round(overhead, 3),
+        "overhead_fixture_us": round(overhead_fixture, 3),
         "overhead_duckdb_us": round(overhead_duckdb, 3),
         "number": settings.dispatch_number,
         "repeat": settings.dispatch_repeat,
@@ -647,8 +657,8 @@ def bench_dispatch(settings: Settings, work: Path) -> dict[str, Any]:
     for name, value in us.items():
         _print(f"  {value:8.3f} us  {name}")
     _print(
-        f"  overhead of floe dispatch: {overhead:.2f} us (duckdb plugin: {overhead_duckdb:.2f} us; "
-        "goal < 10 us)"
+        f"  overhead of floe dispatch: {overhead_fixture:.2f} us on a compute without config, "
+        f"{overhead_duckdb:.2f} us on a DuckDB compute with its typed config (goal < 10 us)"
     )
     return out
 
