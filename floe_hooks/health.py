@@ -113,15 +113,30 @@ def _unhealthy(compute: ComputeConfig, message: str, latency_ms: float) -> Conne
     )
 
 
+#: What a plugin's result may carry into floe's output: characters per text, warnings,
+#: details. A check answers in a line or two; the rest of a runaway answer is cut.
+_MAX_TEXT, _MAX_ITEMS = 2000, 50
+
+
+def _short(text: str) -> str:
+    if len(text) <= _MAX_TEXT:
+        return text
+    return f"{text[:_MAX_TEXT]}... ({len(text) - _MAX_TEXT} more characters)"
+
+
 def _clean(result: ConnectionResult, compute: ComputeConfig) -> ConnectionResult:
-    """The plugin's result with every text redacted (drivers echo DSNs into messages)."""
+    """The plugin's result with every text redacted (drivers echo DSNs into messages) and bounded."""
     from floe_hooks._redact import redact
 
+    warnings = [_short(redact(w)) for w in result.warnings[:_MAX_ITEMS]]
+    if len(result.warnings) > _MAX_ITEMS:
+        warnings.append(f"... and {len(result.warnings) - _MAX_ITEMS} more warnings")
+    details = list(result.details.items())[:_MAX_ITEMS]
     return attrs.evolve(
         result,
-        message=redact(result.message),
-        warnings=tuple(redact(w) for w in result.warnings),
-        details={redact(str(k)): redact(str(v)) for k, v in result.details.items()},
+        message=_short(redact(result.message)),
+        warnings=tuple(warnings),
+        details={_short(redact(str(k))): _short(redact(str(v))) for k, v in details},
         compute=compute.name,
     )
 
