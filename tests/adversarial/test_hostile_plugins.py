@@ -410,3 +410,22 @@ def test_validate_isolates_a_failing_or_hung_check_and_names_the_plugin(
         assert elapsed < 30  # returned at its timeout, not after the plugin's minute
     else:
         assert NAMED in results["shady"]["message"]
+
+
+def test_a_runaway_health_answer_is_cut_to_size(site: Site, project: Path) -> None:
+    hostile(
+        site,
+        validate_connection="""
+            return ConnectionResult(
+                status="degraded", latency_ms=0.1, message="m" * 50_000_000,
+                warnings=["w" * 5000] * 10_000, details={str(i): "d" for i in range(10_000)},
+            )
+        """,
+    )
+    process = site.floe("validate", "manifest.yaml", "--format", "json", cwd=project)
+    assert process.returncode == 0, process.stderr
+    assert len(process.stdout) < 500_000
+    shady = {r["compute"]: r for r in json.loads(process.stdout)["computes"]}["shady"]
+    assert shady["message"].endswith(f"... ({50_000_000 - 2000} more characters)")
+    assert len(shady["warnings"]) == 51
+    assert shady["warnings"][-1] == "... and 9950 more warnings"
