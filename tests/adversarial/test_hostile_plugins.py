@@ -22,7 +22,15 @@ from pathlib import Path
 import pytest
 from adversarial_harness import Site
 
-from floe_hooks import ConfigError, PluginError, PluginManager, compile_product, load_product
+from floe_hooks import (
+    CatalogConfig,
+    ConfigError,
+    PluginContractError,
+    PluginError,
+    PluginManager,
+    compile_product,
+    load_product,
+)
 
 DIST, VERSION = "floe-compute-evil", "6.6.6"
 NAMED = f"plugin 'evil' (from {DIST} {VERSION})"
@@ -429,3 +437,27 @@ def test_a_runaway_health_answer_is_cut_to_size(site: Site, project: Path) -> No
     assert shady["message"].endswith(f"... ({50_000_000 - 2000} more characters)")
     assert len(shady["warnings"]) == 51
     assert shady["warnings"][-1] == "... and 9950 more warnings"
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "says"),
+    [
+        (
+            "raise RuntimeError('sql boom')",
+            PluginError,
+            "catalog_attachment_sql raised RuntimeError: sql boom",
+        ),
+        ("raise SystemExit(2)", PluginError, "catalog_attachment_sql raised SystemExit: 2"),
+        ("return 'ATTACH everything'", PluginContractError, "catalog_attachment_sql returned str"),
+    ],
+)
+def test_the_optional_catalog_hook_is_isolated_too(
+    site: Site, project: Path, body: str, error: type[Exception], says: str
+) -> None:
+    hostile(site, prelude=f"@hookimpl\ndef catalog_attachment_sql(compute, catalog):\n    {body}")
+    pm = manager(site)
+    compute = load_product(project / "floe.yaml", manager=pm).manifest.compute("shady")
+    with pytest.raises(error) as info:
+        pm.catalog_attachment_sql(compute, CatalogConfig(name="lake", uri="http://127.0.0.1:1/catalog"))
+    assert str(info.value).startswith(f"{NAMED}: ")
+    assert says in str(info.value)
