@@ -100,7 +100,14 @@ class _Loader(_Base):  # type: ignore[misc]
                     raise ConfigError(f"duplicate key {key!r}", path=_where(key_node.start_mark))
                 mapping[key] = self._build(value_node)
             return mapping
-        value = self.construct_object(node, deep=True)
+        try:
+            value = self.construct_object(node, deep=True)
+        except (yaml.YAMLError, ConfigError):
+            raise
+        except Exception as exc:  # `2026-02-30`, `!!int x`, `!!bool maybe`: PyYAML lets these escape
+            kind = node.tag.rpartition(":")[2] or "value"
+            detail = f": {exc}" if isinstance(exc, (ValueError, OverflowError)) and str(exc) else ""
+            raise ConfigError(f"cannot read this {kind}{detail}", path=_where(node.start_mark)) from None
         self._built[id(node)] = value
         return value
 
