@@ -113,3 +113,36 @@ def test_any_environment_overlay_compiles_or_raises_config_error(overlay: Any, k
 @given(st.lists(st.dictionaries(st.sampled_from(VOCABULARY), documents, max_size=4), max_size=4))
 def test_any_transform_list_compiles_or_raises_config_error(transforms: list[dict[str, Any]]) -> None:
     _compile(MANIFEST, {**PRODUCT, "transforms": transforms})
+
+
+TOKENS = [*"abcxyz019-_:.,[]{}&*!|>#%@`'\"? \n\t\\/~+\u2028", "2026-02-30", "!!", "<<", "!!int ", "!!bool "]
+YAMLISH = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
+
+
+@FUZZ
+@given(YAMLISH)
+def test_any_text_as_a_manifest_compiles_or_raises_config_error(text: str) -> None:
+    """Raw text, not dumped data: reaches the scanner, tags, timestamps and merge keys."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "manifest.yaml").write_text("version: 1\ncompute:\n  approved: [duckdb]\nkubernetes: " + text)
+        (root / "floe.yaml").write_text(yaml.safe_dump(PRODUCT))
+        manager = PluginManager(strict=False)
+        try:
+            compile_product(load_product(root / "floe.yaml", manager=manager), manager=manager)
+        except ConfigError as exc:
+            assert "\n" not in str(exc)
+
+
+@FUZZ
+@given(YAMLISH)
+def test_any_text_as_a_floe_yaml_compiles_or_raises_config_error(text: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "manifest.yaml").write_text(yaml.safe_dump(MANIFEST))
+        (root / "floe.yaml").write_text(text)
+        manager = PluginManager(strict=False)
+        try:
+            compile_product(load_product(root / "floe.yaml", manager=manager), manager=manager)
+        except ConfigError as exc:
+            assert "\n" not in str(exc)
