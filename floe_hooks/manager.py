@@ -22,6 +22,7 @@ import copy
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -499,13 +500,68 @@ def _isolated(compute: ComputeConfig) -> ComputeConfig:
 
     ``ComputeConfig`` is frozen, but the dicts in it (an untyped ``config``, mappings in a
     typed one, ``credentials``) are not, and YAML aliases can share them between computes.
+    Only those containers are copied, along the path that leads to them; the plan of what
+    to copy is worked out once per compute, so a call costs a few dict copies.
     """
+    plan = _copy_plans.get(id(compute))
+    if plan is None:
+        plan = _copy_plan(compute.config) or _no_copy
+        with contextlib.suppress(TypeError):  # not weakly referenceable: plan again next call
+            weakref.finalize(compute, _copy_plans.pop, id(compute), None)
+            _copy_plans[id(compute)] = plan
     twin = copy.copy(compute)
     object.__setattr__(twin, "credentials", dict(compute.credentials))
-    if compute.config is not None:
+    if plan is not _no_copy:
         with contextlib.suppress(Exception):  # an uncopyable config is handed over as it is
-            object.__setattr__(twin, "config", copy.deepcopy(compute.config))
+            object.__setattr__(twin, "config", plan(compute.config))
     return twin
+
+
+def _no_copy(value: Any) -> Any:
+    return value
+
+
+_copy_plans: dict[int, Callable[[Any], Any]] = {}
+_ATOMS = (str, int, float, bool, type(None), bytes, type)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of the containers in ``value``; immutable leaves are shared."""
+    if isinstance(value, _ATOMS):
+        return value
+    if type(value) is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_fresh(item) for item in value]
+    return copy.deepcopy(value)
+
+
+def _copy_plan(value: Any) -> Callable[[Any], Any] | None:
+    """A function copying what is mutable inside ``value``, or None when nothing is."""
+    if isinstance(value, _ATOMS):
+        return None
+    if isinstance(value, tuple):
+        items = [_copy_plan(item) for item in value]
+        if not any(items):
+            return None
+        return lambda t: tuple(f(v) if f else v for f, v in zip(items, t, strict=True))
+    if attrs.has(type(value)):
+        fields = [
+            (field.name, plan)
+            for field in attrs.fields(type(value))
+            if (plan := _copy_plan(getattr(value, field.name))) is not None
+        ]
+        if not fields:
+            return None
+
+        def copy_fields(obj: Any) -> Any:
+            twin = copy.copy(obj)
+            for name, plan in fields:
+                object.__setattr__(twin, name, plan(getattr(obj, name)))
+            return twin
+
+        return copy_fields
+    return _fresh
 
 
 _in_plugin: contextvars.ContextVar[bool] = contextvars.ContextVar("floe_in_plugin", default=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from floe_hooks import (
@@ -208,3 +209,34 @@ def test_an_unhashable_plugin_object_is_refused_at_registration(empty_pm: Plugin
     with pytest.raises(PluginLoadError, match=r"a plugin must be hashable \(a module or a class instance\)"):
         empty_pm.register(namespace, name="ns")
     assert empty_pm.plugins == []
+
+
+def test_each_hook_call_gets_its_own_copy_of_a_typed_config(empty_pm: PluginManager) -> None:
+    @attrs.frozen
+    class Nested:
+        options: dict[str, Any]
+
+    @attrs.frozen
+    class Config:
+        settings: dict[str, Any]
+        nested: tuple[Nested, ...]
+        name: str = "x"
+
+    seen: list[dict[str, Any]] = []
+
+    class Mutator(Engine):
+        @hookimpl
+        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
+            seen.append(dict(compute.config.settings))
+            compute.config.settings["added"] = True
+            compute.config.nested[0].options["k"] = "mutated"
+            return {"type": "alpha"}
+
+    empty_pm.register(Mutator("alpha"))
+    config = Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),))
+    compute = ComputeConfig(name="x", type="alpha", config=config)
+    empty_pm.generate_profile(compute)
+    empty_pm.generate_profile(compute)
+    assert seen == [{"a": 1}, {"a": 1}]
+    assert compute.config == Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),))
+    assert compute.config.name is config.name  # immutable leaves are shared, not copied
