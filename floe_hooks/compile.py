@@ -269,11 +269,8 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
             from floe_hooks.manager import _one_line
 
             detail = str(exc) if isinstance(exc, TypeError) else f"copying it raised {_one_line(exc)}"
-            raise PluginContractError(
-                f"generate_profile for compute {compute.name!r}: {detail}",
-                plugin=plugin.name,
-                distribution=plugin.distribution,
-                version=plugin.version,
+            raise plugin.error(
+                PluginContractError, f"generate_profile for compute {compute.name!r}: {detail}"
             ) from None
         outputs[compute.name] = profile
         compiled.append(

@@ -24,7 +24,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
@@ -80,6 +80,9 @@ def api_compatible(plugin_api: str, framework_api: str = FLOE_API_VERSION) -> bo
     return p_major == f_major and p_minor <= f_minor
 
 
+_E = TypeVar("_E", bound=PluginError)
+
+
 @attrs.frozen
 class PluginInfo:
     """A loaded, healthy plugin.
@@ -98,6 +101,10 @@ class PluginInfo:
     version: str | None
     hooks: tuple[str, ...]
     plugin: object = attrs.field(eq=False, repr=False)
+
+    def error(self, kind: type[_E], message: str) -> _E:
+        """A ``kind`` error about this plugin, naming it, its distribution and version."""
+        return kind(message, plugin=self.name, distribution=self.distribution, version=self.version)
 
     def describe(self) -> str:
         """``name (from dist version)`` for messages."""
@@ -453,12 +460,7 @@ class PluginManager:
         owner = self.plugin_for(compute.type)
         caller = self._caller(hook, owner)
         if caller is None:
-            raise PluginContractError(
-                f"does not implement the optional hook {hook!r}",
-                plugin=owner.name,
-                distribution=owner.distribution,
-                version=owner.version,
-            )
+            raise owner.error(PluginContractError, f"does not implement the optional hook {hook!r}")
         from floe_hooks import telemetry
 
         if kwargs.get("secrets"):
@@ -476,22 +478,15 @@ class PluginManager:
             except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
                 from floe_hooks._redact import redact
 
-                raise PluginError(
-                    f"{hook} raised {redact(_one_line(exc))}",
-                    plugin=owner.name,
-                    distribution=owner.distribution,
-                    version=owner.version,
-                ) from exc
+                raise owner.error(PluginError, f"{hook} raised {redact(_one_line(exc))}") from exc
             call.returned(result)
             return result
 
     def _contract(self, compute: ComputeConfig, hook: str, expected: str, got: object) -> PluginContractError:
         owner = self.plugin_for(compute.type)
-        return PluginContractError(
+        return owner.error(
+            PluginContractError,
             f"{hook} returned {type(got).__name__} for compute {compute.name!r}, expected {expected}",
-            plugin=owner.name,
-            distribution=owner.distribution,
-            version=owner.version,
         )
 
 
