@@ -1,7 +1,7 @@
 """Run every benchmark of design.md's performance budget, side by side, and write a JSON result.
 
-    python benchmarks/run.py                 # the published figures (a few minutes)
-    python benchmarks/run.py --quick         # fewer runs (about a minute; tox -e bench)
+    python benchmarks/run.py                 # the published figures (1-2 minutes on 2 cores)
+    python benchmarks/run.py --quick         # fewer runs (about 30 s; tox -e bench)
     python benchmarks/run.py --json out.json # default: benchmarks/results/latest.json
     python benchmarks/run.py --only cold_start dispatch
 
@@ -809,7 +809,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="fewer runs per benchmark (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer runs per benchmark (about 30 s)")
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the smoke test's sizes
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default: {DEFAULT_JSON}"
