@@ -17,8 +17,30 @@ from floe_hooks._version import __version__
 COMMANDS = ("plugins", "compile", "validate", "resources", "schema", "k8s")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _terminal_width() -> int:
+    """What ``shutil.get_terminal_size`` answers, without importing shutil (and zlib, bz2...)."""
+    import os
+
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help formatter knows its width up front (no shutil import)."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return self.formatter_class(prog=self.prog, width=_terminal_width() - 2)  # type: ignore[call-arg]
+
+
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The ``floe`` parser; only the sub-command named in ``argv`` is built, when there is one."""
+    parser = _Parser(
         prog="floe",
         description="Compile floe manifests into dbt profiles and check compute plugins.",
     )
@@ -34,21 +56,20 @@ def _parser() -> argparse.ArgumentParser:
         choices=("console", "json"),
         help="log format on stderr (default: console, or $FLOE_LOG_FORMAT)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"floe_hooks._commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"floe_hooks._commands.{name}":
-                raise
-            continue  # not built yet
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Building a sub-parser costs about a millisecond: build only the one that will run,
+    # or all of them when none is named (usage and --help list every command).
+    named = [arg for arg in argv if arg in COMMANDS][:1]
+    for name in named or COMMANDS:
+        module = importlib.import_module(f"floe_hooks._commands.{name}")
         module.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``floe``; returns the exit status (0 ok, 1 failed check, 2 bad input)."""
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
