@@ -20,17 +20,8 @@ The user guide is ``docs/duckdb.md``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from floe_duckdb.config import (
-    Attachment,
-    DbtDuckDBPlugin,
-    DuckDBConfig,
-    DuckDBSecret,
-    Filesystem,
-    Remote,
-    Retries,
-)
 from floe_hooks import (
     CatalogConfig,
     ComputeConfig,
@@ -41,6 +32,17 @@ from floe_hooks import (
     SqlStatement,
     hookimpl,
 )
+
+if TYPE_CHECKING:
+    from floe_duckdb.config import (
+        Attachment,
+        DbtDuckDBPlugin,
+        DuckDBConfig,
+        DuckDBSecret,
+        Filesystem,
+        Remote,
+        Retries,
+    )
 
 __version__ = "0.2.0"
 __all__ = [
@@ -70,7 +72,8 @@ def plugin_metadata() -> PluginMetadata:
         compute_types=("duckdb",),
         description="DuckDB, in-process: in-memory or a local file; Iceberg through the iceberg extension",
         dbt_adapter="dbt-duckdb>=1.9",
-        config_class=DuckDBConfig,
+        # a path, not the class: imported when a config is read, not by `floe plugins`
+        config_class="floe_duckdb.config:DuckDBConfig",
     )
 
 
@@ -112,3 +115,23 @@ def catalog_attachment_sql(
     from floe_duckdb.iceberg import attachment_sql
 
     return attachment_sql(compute, catalog, secrets)
+
+
+_CONFIG_NAMES = (
+    "Attachment",
+    "DbtDuckDBPlugin",
+    "DuckDBConfig",
+    "DuckDBSecret",
+    "Filesystem",
+    "Remote",
+    "Retries",
+)
+
+
+def __getattr__(name: str) -> Any:
+    # the config classes are many attrs classes: built on first use, not on import
+    if name in _CONFIG_NAMES:
+        from floe_duckdb import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'floe_duckdb' has no attribute {name!r}")

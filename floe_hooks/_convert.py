@@ -200,27 +200,14 @@ def _noted(exc: BaseException, name: str) -> BaseException:
 _converter.register_structure_hook(ComputeConfig, _structure_compute)
 
 
-def _structure_class(value: Any, _: Any) -> type:
-    """A class, given as itself or as ``"module:QualName"`` (what unstructure writes).
-
-    Only modules already imported are searched: structuring data never imports code.
-    """
-    if isinstance(value, type):
+def _structure_class_ref(value: Any, _: Any) -> type | str | None:
+    """A config class reference: a class, or ``"module:Class"`` kept as text (data never imports code)."""
+    if value is None or isinstance(value, (str, type)):
         return value
-    if not isinstance(value, str) or ":" not in value:
-        raise TypeError(f'expected a class or "module:QualName", got {_type_name(value)}')
-    import sys
-
-    module, _, qualname = value.partition(":")
-    obj: Any = sys.modules.get(module)
-    for part in qualname.split(".") if obj is not None else ():
-        obj = getattr(obj, part, None)
-    if not isinstance(obj, type):
-        raise ValueError(f"{value!r} is not a class of a loaded plugin")
-    return obj
+    raise TypeError(f'expected "module:Class", got {_type_name(value)}')
 
 
-_converter.register_structure_hook(type, _structure_class)
+_converter.register_structure_hook(typing.Union[type, str, None], _structure_class_ref)
 _converter.register_unstructure_hook(type, lambda cls: f"{cls.__module__}:{cls.__qualname__}")
 _converter.register_unstructure_hook(
     SqlStatement, lambda s: {"sql": MASK if s.sensitive else s.sql, "sensitive": s.sensitive}

@@ -73,7 +73,9 @@ def plugin_metadata() -> PluginMetadata:  # type: ignore[empty-body]
         * ``compute_types`` must be non-empty; a type claimed by another installed
           plugin is a conflict and neither plugin gets it.
         * ``config_class`` is an attrs class (or ``None``); unknown keys in a compute's
-          ``config:`` are then errors with their field path.
+          ``config:`` are then errors with their field path. Give it as a
+          ``"module:Class"`` string to import it only when a config is read (a module of
+          many attrs classes costs milliseconds that ``floe plugins`` need not pay).
         * ``dbt_adapter`` is a pip requirement (``dbt-duckdb>=1.9``) recorded in the
           compiled artifact so the runner installs the right adapter.
 

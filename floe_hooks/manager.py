@@ -389,7 +389,14 @@ class PluginManager:
 
     def config_class(self, compute_type: str) -> type | None:
         """The attrs class of the ``config:`` block for ``compute_type`` (None: untyped)."""
-        return self.plugin_for(compute_type).metadata.config_class
+        info = self.plugin_for(compute_type)
+        try:
+            return info.metadata.load_config_class()
+        except Exception as exc:
+            raise info.error(
+                PluginContractError,
+                f"config_class {info.metadata.config_class!r} cannot be loaded: {_one_line(exc)}",
+            ) from None
 
     @property
     def pluggy(self) -> pluggy.PluginManager:

@@ -243,9 +243,20 @@ def _check_types(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]
             raise ConfigError(f"{item!r} is not a valid compute type name", path=f"{attribute.name}[{index}]")
 
 
-def _check_config_class(_: Any, attribute: attrs.Attribute[Any], value: type | None) -> None:
-    if value is not None and not attrs.has(value):
-        raise ConfigError(f"must be an attrs class, got {value!r}", path=attribute.name)
+_CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def _check_config_class(_: Any, attribute: attrs.Attribute[Any], value: type | str | None) -> None:
+    if value is None or (isinstance(value, type) and attrs.has(value)):
+        return
+    if isinstance(value, str) and _CLASS_PATH.fullmatch(value):
+        return
+    raise ConfigError(f'must be an attrs class or "module:Class", got {value!r}', path=attribute.name)
+
+
+def _class_key(value: type | str | None) -> str | None:
+    """A class and its ``"module:Class"`` path compare equal."""
+    return value if value is None or isinstance(value, str) else f"{value.__module__}:{value.__qualname__}"
 
 
 @attrs.frozen
@@ -258,7 +269,9 @@ class PluginMetadata:
     :ivar compute_types: the compute types it serves (``manifest.yaml``'s ``type:``).
     :ivar description: one line for ``floe plugins``.
     :ivar dbt_adapter: the pip requirement of the dbt adapter it targets, e.g. ``dbt-duckdb>=1.9``.
-    :ivar config_class: the attrs class of its ``config:`` block, or None when it takes none.
+    :ivar config_class: the attrs class of its ``config:`` block, or None when it takes none;
+        a ``"module:Class"`` string defers importing it until a config is structured, which
+        keeps ``floe plugins`` fast (:meth:`load_config_class` resolves it).
     """
 
     name: str
@@ -267,7 +280,26 @@ class PluginMetadata:
     compute_types: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=_check_types)
     description: str = ""
     dbt_adapter: str | None = None
-    config_class: type | None = attrs.field(default=None, validator=_check_config_class)
+    config_class: type | str | None = attrs.field(default=None, validator=_check_config_class, eq=_class_key)
+
+    def load_config_class(self) -> type | None:
+        """The config class, importing it when it is given as ``"module:Class"``.
+
+        :raises ImportError: when the module cannot be imported.
+        :raises TypeError: when the path does not name an attrs class.
+        """
+        value = self.config_class
+        if not isinstance(value, str):
+            return value
+        import importlib
+
+        module, _, qualname = value.partition(":")
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if not (isinstance(found, type) and attrs.has(found)):
+            raise TypeError(f"{value!r} does not name an attrs class")
+        return found
 
 
 @attrs.frozen

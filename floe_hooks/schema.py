@@ -150,7 +150,7 @@ def _installed(manager: PluginManager | None) -> list[tuple[str, type | None]]:
     types: list[tuple[str, type | None]] = []
     for info in manager.plugins:
         for compute_type in info.metadata.compute_types:
-            types.append((compute_type, info.metadata.config_class))
+            types.append((compute_type, manager.config_class(compute_type)))
     return sorted(types, key=lambda item: item[0])
 
 

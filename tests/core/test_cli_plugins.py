@@ -89,7 +89,8 @@ def test_discovery_imports_no_heavy_dependency() -> None:
         "import io, contextlib\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['plugins'])\n"
-        "heavy = ('duckdb', 'yaml', 'cattrs', 'structlog', 'opentelemetry', 'dbt', 'importlib.metadata')\n"
+        "heavy = ('duckdb', 'yaml', 'cattrs', 'structlog', 'opentelemetry', 'dbt', 'importlib.metadata',"
+        " 'floe_duckdb.config', 'shutil')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

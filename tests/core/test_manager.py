@@ -240,3 +240,49 @@ def test_each_hook_call_gets_its_own_copy_of_a_typed_config(empty_pm: PluginMana
     assert seen == [{"a": 1}, {"a": 1}]
     assert compute.config == Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),))
     assert compute.config.name is config.name  # immutable leaves are shared, not copied
+
+
+def test_a_config_class_given_as_a_path_is_imported_on_first_use(empty_pm: PluginManager) -> None:
+    class Lazy(Engine):
+        def __init__(self, path: str) -> None:
+            super().__init__("lazy")
+            self.path = path
+
+        @hookimpl
+        def plugin_metadata(self) -> PluginMetadata:
+            return PluginMetadata(
+                name="lazy",
+                version="1",
+                floe_api_version="1.0",
+                compute_types=("lazy",),
+                config_class=self.path,
+            )
+
+    empty_pm.register(Lazy("floe_duckdb.config:DuckDBConfig"))
+    from floe_duckdb.config import DuckDBConfig
+
+    assert empty_pm.config_class("lazy") is DuckDBConfig
+    assert empty_pm.plugin_for("lazy").metadata == attrs.evolve(
+        empty_pm.plugin_for("lazy").metadata, config_class=DuckDBConfig
+    )
+
+
+def test_a_config_class_path_that_does_not_load_names_the_plugin(empty_pm: PluginManager) -> None:
+    class Broken(Engine):
+        @hookimpl
+        def plugin_metadata(self) -> PluginMetadata:
+            return PluginMetadata(
+                name="broken",
+                version="1",
+                floe_api_version="1.0",
+                compute_types=("broken",),
+                config_class="floe_duckdb.config:NoSuchClass",
+            )
+
+    empty_pm.register(Broken("broken"))
+    with pytest.raises(PluginContractError) as info:
+        empty_pm.config_class("broken")
+    assert str(info.value) == (
+        "plugin 'broken': config_class 'floe_duckdb.config:NoSuchClass' cannot be loaded: "
+        "TypeError: 'floe_duckdb.config:NoSuchClass' does not name an attrs class"
+    )
