@@ -274,9 +274,26 @@ def _importtime_runs(settings: Settings, work: Path, argv: Sequence[str]) -> lis
     return runs[1:] if len(runs) > 1 else runs
 
 
+# -X importtime reports imports made by the import statement only: importlib.import_module
+# goes around it, so the modules floe loads that way (entry points, sub-commands, lazy
+# config classes) would go unreported and their own imports appear at top level. This
+# prelude routes absolute import_module calls through __import__ for the measurement.
+IMPORTTIME_PRELUDE = (
+    "import importlib, sys\n"
+    "_import_module = importlib.import_module\n"
+    "def _reported(name, package=None):\n"
+    "    if name.startswith('.'):\n"
+    "        return _import_module(name, package)\n"
+    "    __import__(name)\n"
+    "    return sys.modules[name]\n"
+    "importlib.import_module = _reported\n"
+)
+
+
 def importtime(settings: Settings, work: Path, code: str, *args: str) -> dict[str, Any]:
     """Median ``-X importtime`` figures of ``python -c code args``: floe's modules and what they pull in."""
-    runs = _importtime_runs(settings, work, [sys.executable, "-X", "importtime", "-c", code, *args])
+    argv = [sys.executable, "-X", "importtime", "-c", IMPORTTIME_PRELUDE + code, *args]
+    runs = _importtime_runs(settings, work, argv)
     table = _common.median_imports(runs)
     total = statistics.median(
         sum(e.cumulative_us for e in entries if e.depth == 0) / 1000 for entries in runs
