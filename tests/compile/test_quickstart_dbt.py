@@ -50,6 +50,10 @@ def test_two_computes_run_their_parts_following_the_run_plan(quickstart: Path) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env.update(DBT_PROFILES_DIR=str(out), DBT_SEND_ANONYMOUS_USAGE_STATS="false", DO_NOT_TRACK="1")
     for step in plan:
+        debug = [_dbt(), "debug", "--target", step["target"], "--project-dir", str(quickstart)]
+        result = subprocess.run(debug, cwd=quickstart, env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        assert "All checks passed!" in result.stdout
         command = [_dbt(), *step["command"][1:], "--project-dir", str(quickstart)]
         result = subprocess.run(command, cwd=quickstart, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
