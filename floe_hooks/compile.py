@@ -231,6 +231,30 @@ def compile_product(product: Product, *, manager: PluginManager | None = None) -
     :raises ConfigError: a plugin refused a compute's settings (located in the manifest).
     :raises PluginError: a plugin's hook failed or broke the contract.
     """
+    import time
+
+    from floe_hooks import _log
+
+    with _log.scope():
+        _log.info(
+            "compile_started",
+            product=product.name,
+            file=str(product.path),
+            computes=len(product.manifest.computes),
+            transforms=len(product.transforms),
+        )
+        start = time.perf_counter()
+        compiled = _compile_product(product, manager)
+        _log.info(
+            "compile_finished",
+            product=product.name,
+            steps=len(compiled.run_plan),
+            duration_ms=round((time.perf_counter() - start) * 1000, 3),
+        )
+    return compiled
+
+
+def _compile_product(product: Product, manager: PluginManager | None) -> CompiledProject:
     from floe_hooks._yaml import paused_gc
 
     if manager is None:
@@ -422,11 +446,15 @@ def write_outputs(compiled: CompiledProject, out_dir: str | os.PathLike[str]) ->
         raise ConfigError("cannot write outputs: exists and is not a directory", file=str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        return write_files_atomic(
+        paths = write_files_atomic(
             {out / PROFILES_FILE: compiled.profiles_yml, out / ARTIFACTS_FILE: compiled.artifacts_json()}
         )
     except OSError as exc:
         raise ConfigError(f"cannot write outputs: {exc.strerror or exc}", file=str(out)) from None
+    from floe_hooks import _log
+
+    _log.info("outputs_written", files=[str(p) for p in paths])
+    return paths
 
 
 def compile_file(

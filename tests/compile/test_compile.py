@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -398,3 +401,33 @@ class TestCli:
         assert "fakepg" in manifest_schema["$defs"]["compute"]["properties"]["type"]["examples"]
         literal = yaml.safe_load(MANIFEST.replace("{env: PG_PASSWORD, secret: pg, key: password}", "hunter2"))
         assert not manifest_validator.is_valid(literal)
+
+
+def test_compile_emits_structured_events_with_one_correlation_id(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+    root = tmp_path / "quickstart"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "floe_hooks.cli",
+            "--log-level",
+            "info",
+            "--log-format",
+            "json",
+            "compile",
+            "floe.yaml",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    names = [e["event"] for e in events]
+    assert names[-3:] == ["compile_started", "compile_finished", "outputs_written"]
+    started = events[-3]
+    assert (started["product"], started["computes"], started["transforms"]) == ("quickstart", 2, 2)
+    assert len({e["correlation_id"] for e in events}) == 1
