@@ -750,6 +750,9 @@ def load_manifest(
         return _manifest_from(level, path, env)
 
 
+_UNREAD: Any = object()  # _load_product reads the file itself
+
+
 def load_product(
     path: str | os.PathLike[str], *, env: str | None = None, manager: PluginManager | None = None
 ) -> Product:
@@ -766,12 +769,13 @@ def load_product(
         return _load_product(Path(path), env, _manager(manager))
 
 
-def _load_product(path: Path, env: str | None, manager: PluginManager) -> Product:
+def _load_product(path: Path, env: str | None, manager: PluginManager, data: Any = _UNREAD) -> Product:
     from floe_hooks._convert import structure
     from floe_hooks._yaml import read_yaml
 
     display = str(path)
-    data = read_yaml(path, display)
+    if data is _UNREAD:
+        data = read_yaml(path, display)
     if not isinstance(data, Mapping):
         raise ConfigError(f"expected a mapping at the top level, got {_kind(data)}", file=display)
     if "environments" in data:
@@ -872,10 +876,11 @@ def load_computes(
     A file with a top-level ``platform:`` or ``transforms:`` key is read as a product.
     Used by ``floe validate``, which accepts either file.
     """
-    from floe_hooks._yaml import read_yaml
+    from floe_hooks._yaml import paused_gc, read_yaml
 
     path = Path(path)
     data = read_yaml(path, str(path))
     if isinstance(data, Mapping) and ("platform" in data or "transforms" in data):
-        return load_product(path, env=env, manager=manager).manifest
+        with paused_gc():  # as load_product, without reading the file a second time
+            return _load_product(path, env, _manager(manager), data).manifest
     return load_manifest(path, env=env, manager=manager)
