@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +30,24 @@ def _fresh_default_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     old = set_plugin_manager(None)
     yield
     set_plugin_manager(old)
+
+
+@pytest.fixture
+def site_root(tmp_path: Path) -> Iterator[Path]:
+    """An empty site-packages folder on ``sys.path`` for fixture distributions.
+
+    Modules imported from it (and ``fixture_*`` modules) are forgotten afterwards, so the
+    next test imports its own fixture plugins afresh.
+    """
+    root = tmp_path / "site-packages"
+    root.mkdir()
+    sys.path.insert(0, str(root))
+    before = set(sys.modules)
+    try:
+        yield root
+    finally:
+        sys.path.remove(str(root))
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if name.startswith("fixture_") or origin.startswith(str(root)):
+                del sys.modules[name]

@@ -7,7 +7,6 @@ modules and ``benchmarks/adversarial_corpus.py`` share.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,6 @@ from adversarial_harness import Site  # noqa: E402
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+def site(site_root: Path) -> Site:
     """An empty fixture site-packages, importable in this process for the test's duration."""
-    root = tmp_path / "site-packages"
-    root.mkdir()
-    sys.path.insert(0, str(root))
-    before = set(sys.modules)
-    try:
-        yield Site(root)
-    finally:
-        sys.path.remove(str(root))
-        for name in set(sys.modules) - before:
-            if name.startswith("fixture_"):
-                del sys.modules[name]
+    return Site(site_root)

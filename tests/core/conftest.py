@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,21 +69,9 @@ class SitePackages:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[SitePackages]:
+def site(site_root: Path) -> SitePackages:
     """An empty fixture site-packages, importable for the duration of the test."""
-    root = tmp_path / "site-packages"
-    root.mkdir()
-    sys.path.insert(0, str(root))
-    before = set(sys.modules)
-    try:
-        yield SitePackages(root)
-    finally:
-        sys.path.remove(str(root))
-        for name in set(sys.modules) - before:
-            if name.startswith("fixture_") or (getattr(sys.modules[name], "__file__", None) or "").startswith(
-                str(root)
-            ):
-                del sys.modules[name]
+    return SitePackages(site_root)
 
 
 @pytest.fixture
