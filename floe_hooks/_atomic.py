@@ -1,22 +1,29 @@
-"""Atomic file writes: one file or several, all or nothing (as far as POSIX allows).
+"""Atomic file writes: one file, several files, or a whole generation of files.
 
-Each file's new content goes to a temporary file in the same directory, is flushed and
-fsynced, and only when every temporary file is complete are they renamed over their
-targets with :func:`os.replace` (atomic per file), then the directories are fsynced.
-Concurrent writers of the same files take turns (an exclusive ``flock`` on each target
-directory, held while writing and renaming), so the set never ends up mixed.
-If anything fails before the renames, the temporary files are removed and the targets
-stay byte for byte as they were. A process killed outright (SIGKILL) leaves hidden
-``.<name>.*.tmp`` files, which the next writer of that directory removes. A reader sees
-each file either old or new, never half written; with several files, renames happen
-back to back, after all the writing, so only a kill between two renames can leave the
-first file new and the next one old (``compiled_artifacts.json`` records the SHA-256 of
-``profiles.yml`` to tell)::
+:func:`publish_files` is what ``floe compile`` uses: the files of one output directory
+switch together, with a single rename, even if the process is killed at any instant::
 
-    write_atomic("out/profiles.yml", text)
-    write_files_atomic({"out/profiles.yml": profiles, "out/compiled_artifacts.json": artifact})
+    target/floe/profiles.yml            -> .floe/current/profiles.yml
+    target/floe/compiled_artifacts.json -> .floe/current/compiled_artifacts.json
+    target/floe/.floe/current           -> gen-k3j2x9        (the one rename that commits)
+    target/floe/.floe/gen-k3j2x9/       (profiles.yml, compiled_artifacts.json)
 
-    with AtomicFiles() as files:          # the same, built up step by step
+:func:`write_atomic` and :func:`write_files_atomic` replace files in place: each new
+content goes to a hidden temporary file in the same directory (``.<name>.*.tmp``), is
+flushed and fsynced, and only when every temporary file is complete are they renamed
+over their targets with :func:`os.replace` (atomic per file), then the directories are
+fsynced. A reader sees each file old or new, never half written; but with several files,
+only :func:`publish_files` also rules out a kill between two renames leaving a mix.
+
+Every writer holds an exclusive ``flock`` on the target directories while it writes and
+renames, so concurrent writers take turns, and removes what a writer killed outright
+(SIGKILL) left behind: temporary files, unfinished generations. If anything fails before
+the commit, the targets stay byte for byte as they were::
+
+    publish_files("out", {"profiles.yml": profiles, "compiled_artifacts.json": artifact})
+    write_atomic("out/kubernetes.yaml", text)
+
+    with AtomicFiles() as files:          # write_files_atomic, built up step by step
         files.add("out/a.txt", "a")
         files.add("out/b.txt", b"b")
 """
@@ -30,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["AtomicFiles", "write_atomic", "write_files_atomic"]
+__all__ = ["AtomicFiles", "publish_files", "published_folder", "write_atomic", "write_files_atomic"]
 
 
 def _umask() -> int:
@@ -65,8 +72,7 @@ class AtomicFiles:
 
     def add(self, path: str | os.PathLike[str], content: str | bytes) -> None:
         """Stage ``content`` (text is encoded as UTF-8) for ``path``."""
-        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        self._pending[Path(path)] = data
+        self._pending[Path(path)] = _as_bytes(content)
 
     def commit(self) -> list[Path]:
         """Write every staged file atomically; return their paths in the order added."""
@@ -107,10 +113,7 @@ class AtomicFiles:
             except FileNotFoundError:
                 mode = 0o666 & ~_umask()
             os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            _write_all(fd, data)
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -178,6 +181,13 @@ def _remove_stale_temps(target: Path) -> None:
             _unlink(os.path.join(target.parent, name))
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -194,3 +204,195 @@ def write_files_atomic(files: Mapping[str | os.PathLike[str], str | bytes]) -> l
 def write_atomic(path: str | os.PathLike[str], content: str | bytes) -> Path:
     """Write one file atomically (temporary file in the same directory, fsync, rename)."""
     return write_files_atomic({path: content})[0]
+
+
+# --------------------------------------------------------------------------- generations
+
+#: The hidden folder, inside an output directory, that holds the published generations.
+GENERATIONS = ".floe"
+#: The symlink (inside :data:`GENERATIONS`) naming the live generation.
+CURRENT = "current"
+_GEN_PREFIX = "gen-"
+
+
+def published_folder(directory: str | os.PathLike[str]) -> Path | None:
+    """The live generation folder of ``directory``, or None when nothing was published.
+
+    Files read from the returned folder all belong to one generation, even while another
+    process publishes (the folder is removed only after a later switch; open files stay
+    readable)::
+
+        folder = published_folder("target/floe")
+        profiles = (folder / "profiles.yml").read_bytes()
+        artifact = (folder / "compiled_artifacts.json").read_bytes()   # the same compile
+    """
+    data_dir = Path(directory) / GENERATIONS
+    live = _current(data_dir)
+    return data_dir / live if live else None
+
+
+def publish_files(directory: str | os.PathLike[str], files: Mapping[str, str | bytes]) -> list[Path]:
+    """Publish several files of one directory as one generation: all switch at once.
+
+    Each file is written, fsynced, into a fresh generation folder
+    ``DIR/.floe/gen-<random>/``; then one ``rename`` of the symlink ``DIR/.floe/current``
+    switches every file together, since ``DIR/<name>`` is a fixed symlink to
+    ``.floe/current/<name>`` (the layout Kubernetes uses for ConfigMap volumes). At any
+    instant, even after a SIGKILL at any step, ``DIR`` shows one whole generation: the
+    previous one or the new one, never a mix. A reader wanting both files of one
+    generation without a lock resolves ``DIR/.floe/current`` once and reads from there::
+
+        publish_files("target/floe", {"profiles.yml": profiles, "compiled_artifacts.json": artifact})
+
+    Regular files left by an older writer (or by hand) are first moved into a generation
+    of their own, unchanged, so the switch to links never shows a mix either. Writers take
+    turns (an exclusive ``flock`` on ``DIR``); each removes what a killed writer left:
+    unfinished generations, temporary links, superseded generations.
+
+    :param directory: the output directory; it must exist.
+    :param files: file name (no folders) to content; text is encoded as UTF-8.
+    :return: ``DIR/<name>`` for each file, in the order given.
+    """
+    out = Path(directory)
+    staged = {_plain_name(name): _as_bytes(content) for name, content in files.items()}
+    if not _SYMLINKS:  # pragma: no cover - Windows without symlink rights: file by file
+        return write_files_atomic({out / name: data for name, data in staged.items()})
+    data_dir = out / GENERATIONS
+    with _locked([out]):
+        data_dir.mkdir(exist_ok=True)
+        _remove_stale_generations(data_dir)
+        for name in staged:
+            _remove_stale_temps(out / name)
+        _link_names(out, staged)
+        modes = {name: _mode_of(out / name) for name in staged}
+        generation = _new_generation(data_dir, {name: (data, modes[name]) for name, data in staged.items()})
+        try:
+            _switch(data_dir, generation.name)
+        except BaseException:
+            _remove_tree(generation)
+            raise
+        _remove_stale_generations(data_dir)
+    return [out / name for name in staged]
+
+
+_SYMLINKS = os.name != "nt"
+
+
+def _plain_name(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or os.sep in name or name == GENERATIONS:
+        raise ValueError(f"not a plain file name: {name!r}")
+    return name
+
+
+def _as_bytes(content: str | bytes) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+
+
+def _mode_of(path: Path) -> int:
+    """The permissions of what ``path`` shows now (kept), else the umask's default."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _link_target(name: str) -> str:
+    return f"{GENERATIONS}/{CURRENT}/{name}"
+
+
+def _current(data_dir: Path) -> str | None:
+    """The live generation's folder name, or None when nothing was published yet."""
+    try:
+        return os.readlink(data_dir / CURRENT)
+    except FileNotFoundError:
+        return None
+
+
+def _link_names(out: Path, staged: Mapping[str, bytes]) -> None:
+    """Make each ``DIR/<name>`` the fixed link into the live generation, changing nothing a
+    reader sees: what ``DIR`` shows now is first copied into a generation of its own."""
+    todo = [name for name in staged if _readlink(out / name) != _link_target(name)]
+    if not todo:
+        return
+    data_dir = out / GENERATIONS
+    live = _current(data_dir)
+    shown: dict[str, tuple[bytes, int]] = {}
+    names = set(staged) | (set(os.listdir(data_dir / live)) if live else set())
+    for name in sorted(names):
+        try:
+            with open(out / name, "rb") as handle:  # what a reader of DIR/<name> gets now
+                shown[name] = (handle.read(), os.fstat(handle.fileno()).st_mode & 0o7777)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    snapshot = _new_generation(data_dir, shown)
+    try:
+        _switch(data_dir, snapshot.name)
+    except BaseException:
+        _remove_tree(snapshot)
+        raise
+    for name in todo:
+        _replace_with_link(out / name, _link_target(name))
+
+
+def _readlink(path: Path) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:  # missing, or not a link
+        return None
+
+
+def _new_generation(data_dir: Path, files: Mapping[str, tuple[bytes, int]]) -> Path:
+    """A complete, fsynced generation folder holding ``files`` (name -> content, mode)."""
+    folder = Path(tempfile.mkdtemp(dir=data_dir, prefix=_GEN_PREFIX))
+    try:
+        for name, (data, mode) in files.items():
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.fchmod(fd, mode)
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.chmod(folder, 0o755 & ~_umask())
+        _fsync_dir(folder)
+    except BaseException:
+        _remove_tree(folder)
+        raise
+    return folder
+
+
+def _switch(data_dir: Path, generation: str) -> None:
+    """Point ``current`` at ``generation`` with one rename: the commit point."""
+    _replace_with_link(data_dir / CURRENT, generation)
+
+
+def _replace_with_link(path: Path, target: str) -> None:
+    """Atomically make ``path`` a symlink to ``target`` (a temporary link renamed over it)."""
+    temp = path.parent / f".{path.name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
+    os.symlink(target, temp)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        _unlink(str(temp))
+        raise
+    _fsync_dir(path.parent)
+
+
+def _remove_stale_generations(data_dir: Path) -> None:
+    """Remove every generation but the live one, and temporary links (call under the lock)."""
+    live = _current(data_dir)
+    for name in os.listdir(data_dir):
+        path = data_dir / name
+        if name.startswith(_GEN_PREFIX) and name != live:
+            _remove_tree(path)
+        elif name.startswith(f".{CURRENT}.") and name.endswith(_TEMP_SUFFIX):
+            _unlink(str(path))
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a generation folder (flat: files only)."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for name in os.listdir(folder):
+            _unlink(str(folder / name))
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        os.rmdir(folder)

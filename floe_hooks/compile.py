@@ -434,20 +434,22 @@ def default_out_dir(floe_yaml: str | os.PathLike[str]) -> Path:
 def write_outputs(compiled: CompiledProject, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write ``profiles.yml`` and ``compiled_artifacts.json`` into ``out_dir`` (created if needed).
 
-    Both files are written to temporary files first and renamed only when both are
-    complete, so a failure leaves the previous outputs byte for byte.
+    Both files are published as one generation (:func:`floe_hooks._atomic.publish_files`):
+    ``out_dir/<file>`` links into ``out_dir/.floe/current/``, and one rename switches both,
+    so a failure, or a kill at any instant, leaves the previous pair byte for byte or the
+    new pair whole, never a mix.
 
     :return: the two paths, ``profiles.yml`` first.
     """
-    from floe_hooks._atomic import write_files_atomic
+    from floe_hooks._atomic import publish_files
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError("cannot write outputs: exists and is not a directory", file=str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths = write_files_atomic(
-            {out / PROFILES_FILE: compiled.profiles_yml, out / ARTIFACTS_FILE: compiled.artifacts_json()}
+        paths = publish_files(
+            out, {PROFILES_FILE: compiled.profiles_yml, ARTIFACTS_FILE: compiled.artifacts_json()}
         )
     except OSError as exc:
         raise ConfigError(f"cannot write outputs: {exc.strerror or exc}", file=str(out)) from None

@@ -4,11 +4,11 @@ A pair is consistent when ``compiled_artifacts.json`` parses, names the same pro
 ``profiles.yml`` and records ``profile.sha256`` equal to the SHA-256 of ``profiles.yml``.
 
 Two writers take turns (an exclusive ``flock`` on the output folder), so racing
-compiles leave one writer's pair. A compile killed with SIGKILL leaves the previous pair,
-or the new one, plus hidden temporary files that are not outputs and that the next
-compile removes. The one window POSIX cannot close, a kill between the two renames,
-leaves a new ``profiles.yml`` beside the old artifact: the digest tells, and the next
-compile repairs it (``test_a_kill_between_the_two_renames_is_detected_and_repaired``).
+compiles leave one writer's pair. Both files are links into one generation folder that a
+single rename of ``.floe/current`` switches, so a compile killed (SIGKILL) at any
+file-system step leaves the previous pair or the new one, whole; what it left half done
+(an unfinished generation, a temporary link) is never an output, and the next compile
+removes it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,7 +72,15 @@ def pair(out: Path) -> tuple[str, bool]:
 
 
 def temporary_files(out: Path) -> list[str]:
-    return sorted(p.name for p in out.iterdir() if p.name not in ("profiles.yml", "compiled_artifacts.json"))
+    """Whatever is in ``out`` besides the two outputs and the live generation they link to."""
+    left = sorted(
+        p.name for p in out.iterdir() if p.name not in ("profiles.yml", "compiled_artifacts.json", ".floe")
+    )
+    data = out / ".floe"
+    live = os.readlink(data / "current")
+    left += sorted(f".floe/{p.name}" for p in data.iterdir() if p.name not in ("current", live))
+    assert sorted(os.listdir(data / live)) == ["compiled_artifacts.json", "profiles.yml"]
+    return left
 
 
 LOOP = """
@@ -133,75 +142,116 @@ import os, signal, sys
 import floe_hooks._atomic as atomic
 from floe_hooks.cli import main
 
-point, count = sys.argv[2], int(sys.argv[3])
-real = {name: getattr(os, name) for name in ("write", "fsync", "replace")}
-calls = dict.fromkeys(real, 0)
+kill_at = int(sys.argv[2])  # the file-system step to die at; -1: never, print how many there were
+steps = 0
+inside = False
+real_publish = atomic.publish_files
 
-def dying(name):
-    def call(*args):
-        calls[name] += 1
-        if calls[name] > count:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real[name](*args)
+def publishing(*args, **kwargs):
+    global inside
+    inside = True
+    return real_publish(*args, **kwargs)
+
+def step(name):
+    real = getattr(os, name)
+    def call(*args, **kwargs):
+        global steps
+        if inside:
+            if steps == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            steps += 1
+        return real(*args, **kwargs)
     return call
 
-setattr(atomic.os, point, dying(point))
-main(["compile", sys.argv[1], "--out", "out"])
+atomic.publish_files = publishing
+for name in ("open", "write", "fchmod", "fsync", "close", "mkdir", "chmod", "symlink", "replace", "unlink"):
+    setattr(os, name, step(name))
+code = main(["compile", sys.argv[1], "--out", "out"])
+print(steps, file=sys.stderr)
+sys.exit(code)
 """
 
 
-@pytest.mark.parametrize(
-    ("point", "count", "expected"),
-    [
-        ("write", 0, "alpha"),  # killed writing the first temporary file
-        ("write", 1, "alpha"),  # killed writing the second, the first complete
-        ("fsync", 1, "alpha"),  # the second written, not yet flushed
-        ("replace", 0, "alpha"),  # both temporary files complete, not yet renamed
-        ("fsync", 2, "beta"),  # both renamed, before the folder's fsync
-    ],
-)
-def test_a_compile_killed_mid_write_leaves_a_consistent_pair(
-    project: Path, point: str, count: int, expected: str
-) -> None:
-    out = project / "out"
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_AT, "beta.yaml", point, str(count)],
+def compile_killed_at(project: Path, step: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", KILLED_AT, "beta.yaml", str(step)],
         cwd=project,
-        env=environment(),
+        env=environment({"FLOE_LOG_LEVEL": "error"}),
         capture_output=True,
         text=True,
         check=False,
     )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert pair(out) == (expected, True)
-    if expected == "alpha":
-        assert {name: (out / name).read_bytes() for name in before} == before
-    leftovers = temporary_files(out)
-    assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers), leftovers
-
-    again = floe("compile", "alpha.yaml", "--out", "out", cwd=project)
-    assert again.returncode == 0, again.stderr
-    assert pair(out) == ("alpha", True)
-    assert temporary_files(out) == []  # the next compile cleaned up
 
 
-def test_a_kill_between_the_two_renames_is_detected_and_repaired(project: Path) -> None:
+def old_layout(out: Path) -> None:
+    """Turn ``out`` into what an older floe wrote: two regular files, no generations."""
+    for name in ("profiles.yml", "compiled_artifacts.json"):
+        data = (out / name).read_bytes()
+        (out / name).unlink()
+        (out / name).write_bytes(data)
+    shutil.rmtree(out / ".floe")
+
+
+@pytest.mark.parametrize("layout", ["generations", "regular files from an older floe"])
+def test_a_compile_killed_at_any_step_leaves_one_whole_pair(project: Path, layout: str) -> None:
+    """Kill beta's compile at every file-system step of the write, one run per step. Each
+    leaves alpha's pair or beta's, whole; alpha's up to one step, beta's from there on
+    (the switch happens once); and the next compile cleans up after it."""
     out = project / "out"
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_AT, "beta.yaml", "replace", "1"],
+    if layout != "generations":
+        old_layout(out)
+    pristine = project / "pristine"
+    shutil.copytree(out, pristine, symlinks=True)
+    total = compile_killed_at(project, -1)
+    assert total.returncode == 0, total.stderr
+    steps = int(total.stderr.split()[-1])
+    assert steps > 10
+    seen = []
+    for step in range(steps):
+        shutil.rmtree(out)
+        shutil.copytree(pristine, out, symlinks=True)
+        killed = compile_killed_at(project, step)
+        assert killed.returncode == -signal.SIGKILL, (step, killed.stderr)
+        name, consistent = pair(out)
+        assert consistent, (step, name)
+        seen.append(name)
+        again = floe("compile", "alpha.yaml", "--out", "out", cwd=project)
+        assert again.returncode == 0, again.stderr
+        assert pair(out) == ("alpha", True)
+        assert temporary_files(out) == [], step  # the next compile cleaned up
+    switch = seen.index("beta")
+    assert seen == ["alpha"] * switch + ["beta"] * (steps - switch), seen
+    assert 0 < switch < steps
+
+
+def test_a_reader_without_the_lock_reads_one_generation(project: Path) -> None:
+    """``published_folder`` gives a lock-free reader both files of the same compile."""
+    from floe_hooks._atomic import published_folder
+
+    out = project / "out"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", LOOP, "beta.yaml", "30"],
         cwd=project,
-        env=environment(),
-        capture_output=True,
+        env=environment({"FLOE_LOG_LEVEL": "error"}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
     )
-    assert killed.returncode == -signal.SIGKILL
-    name, consistent = pair(out)
-    assert (name, consistent) == ("alpha", False)  # beta's profiles.yml, alpha's artifact: the digest says so
-    assert floe("compile", "beta.yaml", "--out", "out", cwd=project).returncode == 0
-    assert pair(out) == ("beta", True)
-    assert temporary_files(out) == []
+    seen: list[tuple[str, bool]] = []
+    try:
+        while writer.poll() is None:
+            folder = published_folder(out)
+            assert folder is not None
+            try:
+                seen.append(pair(folder))
+            except FileNotFoundError:  # superseded and removed before we opened it: read again
+                continue
+    finally:
+        _, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert seen
+    assert all(consistent for _, consistent in seen)
+    assert {name for name, _ in seen} <= {"alpha", "beta"}
 
 
 HANGS = """
@@ -251,4 +301,4 @@ def test_compiles_killed_at_random_moments_never_leave_a_torn_pair(project: Path
         got, consistent = pair(project / "out")
         assert consistent, (round_, got)
         leftovers = temporary_files(project / "out")
-        assert all(n.startswith(".") and n.endswith(".tmp") for n in leftovers), leftovers
+        assert all(n.startswith(".") for n in leftovers), leftovers  # hidden: never taken for outputs

@@ -230,6 +230,20 @@ class TestArtifacts:
         assert artifacts["dbt_adapters"] == ["dbt-duckdb>=1.9", "dbt-postgres>=1.9"]
 
 
+def tree(folder: Path) -> dict[str, str | bytes]:
+    """Every entry under ``folder``: a link's target, a file's bytes (folders by their entries)."""
+    found: dict[str, str | bytes] = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            key = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                found[key] = os.readlink(path)
+            elif path.is_file():
+                found[key] = path.read_bytes()
+    return found
+
+
 class TestWriting:
     def test_writes_both_files_and_the_artifact_pins_the_profile(
         self, product: Path, pm: PluginManager, project: Project
@@ -241,10 +255,11 @@ class TestWriting:
         artifacts = json.loads((out / "compiled_artifacts.json").read_text())
         assert profiles == compiled.profiles_yml.encode()
         assert artifacts["profile"]["sha256"] == hashlib.sha256(profiles).hexdigest()
-        assert sorted(os.listdir(out)) == [
-            "compiled_artifacts.json",
-            "profiles.yml",
-        ]  # no temporary files left
+        assert sorted(os.listdir(out)) == [".floe", "compiled_artifacts.json", "profiles.yml"]
+        live = os.readlink(out / ".floe" / "current")
+        assert sorted(os.listdir(out / ".floe")) == ["current", live]  # no temporary files left
+        assert sorted(os.listdir(out / ".floe" / live)) == ["compiled_artifacts.json", "profiles.yml"]
+        assert os.readlink(out / "profiles.yml") == ".floe/current/profiles.yml"
 
     def test_no_secret_value_is_written(
         self, product: Path, pm: PluginManager, project: Project, monkeypatch: pytest.MonkeyPatch
@@ -259,14 +274,16 @@ class TestWriting:
     ) -> None:
         compile_file(product, manager=pm)
         out = project.root / "target" / "floe"
-        before = {name: (out / name).read_bytes() for name in os.listdir(out)}
-        stats = {name: (out / name).stat().st_mtime_ns for name in before}
+        before = tree(out)
+        stats = {
+            name: (out / name).stat().st_mtime_ns for name in ("profiles.yml", "compiled_artifacts.json")
+        }
         project.product(TRANSFORMS + "- {name: broken, path: models/broken, compute: sprak}")
         assert error(lambda: compile_file(product, manager=pm)).startswith(
             "floe.yaml: transforms[4].compute: 'sprak' is not approved; allowed: "
         )
-        assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
-        assert {name: (out / name).stat().st_mtime_ns for name in before} == stats
+        assert tree(out) == before
+        assert {name: (out / name).stat().st_mtime_ns for name in stats} == stats
 
     def test_write_outputs_creates_the_directory(
         self, product: Path, pm: PluginManager, project: Project
