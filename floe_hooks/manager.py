@@ -12,6 +12,13 @@ that fails to import, fails pluggy's validation, lacks a required hook, declares
 incompatible ``floe_api_version`` or a type another plugin claims is recorded in
 :attr:`PluginManager.failures` and the others keep working; ``FLOE_STRICT_PLUGINS=1``
 (or ``strict=True``) turns such failures into exceptions.
+
+Each plugin module is imported in a daemon thread of its own and waited for at most
+``FLOE_PLUGIN_IMPORT_TIMEOUT`` seconds (default 10, or ``import_timeout=``): a module
+that hangs at import (``time.sleep`` or a busy loop at module level) is recorded as
+failed, ``import did not finish within 10 s``, and its thread is abandoned, never
+joined, so it cannot keep the process alive. A second plugin that waits for a module
+the hung one is still importing (Python's per-module import lock) times out the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from floe_hooks._discovery import GROUP, EntryPoint, scan
 from floe_hooks._markers import PROJECT
 from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.errors import (
+    ConfigError,
     FloeError,
     IncompatibleAPIError,
     PluginConflictError,
@@ -59,10 +67,15 @@ __all__ = [
     "get_plugin_manager",
     "api_compatible",
     "STRICT_ENV",
+    "IMPORT_TIMEOUT_ENV",
 ]
 
 #: Environment variable that makes plugin load failures fatal (``1``, ``true``, ``yes``).
 STRICT_ENV = "FLOE_STRICT_PLUGINS"
+
+#: Environment variable: seconds each plugin module may take to import (default 10).
+IMPORT_TIMEOUT_ENV = "FLOE_PLUGIN_IMPORT_TIMEOUT"
+DEFAULT_IMPORT_TIMEOUT = 10.0
 
 _SPEC_NAMES = hookspecs.REQUIRED_HOOKS + hookspecs.OPTIONAL_HOOKS
 
@@ -134,6 +147,26 @@ def _strict_from_env() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _import_timeout_from_env() -> float:
+    """``FLOE_PLUGIN_IMPORT_TIMEOUT`` in seconds; unset or empty: the default.
+
+    :raises ConfigError: when it is not a finite number greater than 0 (``floe`` exits 2).
+    """
+    raw = os.environ.get(IMPORT_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_IMPORT_TIMEOUT
+    try:
+        return _checked_timeout(float(raw))
+    except ValueError:
+        raise ConfigError(f"{IMPORT_TIMEOUT_ENV}={raw!r} is not a number of seconds greater than 0") from None
+
+
+def _checked_timeout(seconds: float) -> float:
+    if not 0 < seconds < float("inf"):  # also refuses nan
+        raise ValueError(f"an import timeout must be a finite number of seconds > 0, got {seconds!r}")
+    return float(seconds)
+
+
 class PluginManager:
     """Discovers compute plugins and calls their hooks, one compute type at a time.
 
@@ -143,6 +176,11 @@ class PluginManager:
         to the ``FLOE_STRICT_PLUGINS`` environment variable.
     :param blocked: plugin (entry point) names never to load.
     :param path: directories to discover distributions in (default ``sys.path``).
+    :param import_timeout: seconds each plugin module may take to import before it is
+        recorded as failed and abandoned. Defaults to the ``FLOE_PLUGIN_IMPORT_TIMEOUT``
+        environment variable, else 10.
+    :raises ConfigError: when ``FLOE_PLUGIN_IMPORT_TIMEOUT`` is not a number > 0.
+    :raises ValueError: when ``import_timeout`` is not a number > 0.
     """
 
     def __init__(
@@ -152,7 +190,12 @@ class PluginManager:
         strict: bool | None = None,
         blocked: Iterable[str] = (),
         path: Iterable[str] | None = None,
+        import_timeout: float | None = None,
     ) -> None:
+        if import_timeout is not None:
+            self._import_timeout = _checked_timeout(import_timeout)
+        else:
+            self._import_timeout = _import_timeout_from_env() if autoload else DEFAULT_IMPORT_TIMEOUT
         self._pm = pluggy.PluginManager(PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._autoload = autoload
@@ -197,8 +240,15 @@ class PluginManager:
 
     def _load_entry_point(self, ep: EntryPoint) -> None:
         try:
-            with _plugin_code():
-                obj = ep.load()
+            obj = _import_bounded(ep, self._import_timeout)
+        except _ImportTimedOut:
+            self._fail(
+                ep.name,
+                ep.distribution,
+                ep.version,
+                PluginLoadError(f"import did not finish within {self._import_timeout:g} s"),
+            )
+            return
         except (Exception, SystemExit) as exc:  # a plugin must not take the host down
             self._fail(
                 ep.name, ep.distribution, ep.version, PluginLoadError(f"import failed: {_one_line(exc)}")
@@ -602,6 +652,38 @@ def _plugin_code() -> Iterator[None]:
         yield
     finally:
         _in_plugin.reset(token)
+
+
+class _ImportTimedOut(Exception):
+    """A plugin module still importing when its time was up."""
+
+
+def _import_bounded(ep: EntryPoint, timeout: float) -> object:
+    """``ep.load()`` in a daemon thread, waited for at most ``timeout`` seconds.
+
+    Returns what the entry point names, re-raises what its import raised (``SystemExit``
+    included), or raises :class:`_ImportTimedOut`. A thread still importing is abandoned:
+    it is a daemon, so it never holds up the interpreter's exit, and nobody joins it. What
+    it prints, then or later, goes to stderr like any plugin code's.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            with _plugin_code():
+                outcome.append((True, ep.load()))
+        except BaseException as exc:  # handed to the waiting thread, which decides
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=target, name=f"floe-import-{ep.name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise _ImportTimedOut(ep.name)
+    loaded, value = outcome[0]
+    if loaded:
+        return value
+    raise value
 
 
 def _one_line(exc: BaseException) -> str:

@@ -227,6 +227,71 @@ def test_printing_at_import_and_in_hooks_never_corrupts_json_on_stdout(site: Sit
     assert compiled.stdout.startswith("wrote ")
 
 
+HANGS = {
+    "sleeps": "time.sleep(3600)",
+    "spins": "while True:\n    pass",
+}
+
+
+def test_plugins_that_hang_at_import_are_failed_in_time_and_the_rest_work(site: Site, project: Path) -> None:
+    # one sleeping and one busy-looping at module level, beside the bundled DuckDB plugin
+    hostile(site, prelude=HANGS["sleeps"])
+    site.install("floe-compute-spin", HANGS["spins"], entry_point="spin", version="0.1")
+    quick = {"FLOE_PLUGIN_IMPORT_TIMEOUT": "0.5"}
+    listed = site.floe("plugins", "--format", "json", cwd=project, env=quick, timeout=120)
+    assert listed.returncode == 1, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["plugins"]}
+    assert rows["duckdb"]["status"] == "ok"
+    for name, dist, version in (("evil", DIST, VERSION), ("spin", "floe-compute-spin", "0.1")):
+        row = rows[name]
+        assert (row["status"], row["distribution"], row["distribution_version"]) == ("failed", dist, version)
+        assert row["reason"] == "PluginLoadError: import did not finish within 0.5 s"
+
+    # a compute of the hung plugin's type: one line naming its distribution, nothing written
+    before = outputs(project)
+    process = site.floe("compile", "floe.yaml", cwd=project, env=quick, timeout=120)
+    assert process.returncode == 2, process.stderr
+    errors = [line for line in process.stderr.splitlines() if line.startswith("floe: error: ")]
+    assert len(errors) == 1, process.stderr
+    assert f"(from {DIST} {VERSION}), failed to load: import did not finish within 0.5 s" in errors[0]
+    assert outputs(project) == before
+
+    # only the good compute: compile and validate work
+    (project / "manifest.yaml").write_text("version: 1\ncompute:\n  approved: [duckdb]\n")
+    (project / "floe.yaml").write_text(
+        PRODUCT.replace("  - {name: shady, path: models/shady, compute: shady}\n", "")
+    )
+    compiled = site.floe("compile", "floe.yaml", cwd=project, env=quick, timeout=120)
+    assert compiled.returncode == 0, compiled.stderr
+    assert compiled.stdout.startswith("wrote ")
+    validated = site.floe(
+        "validate", "manifest.yaml", "--format", "json", cwd=project, env=quick, timeout=120
+    )
+    assert validated.returncode == 0, validated.stderr
+    assert [r["status"] for r in json.loads(validated.stdout)["computes"]] == ["healthy"]
+
+
+@pytest.mark.parametrize("hang", sorted(HANGS))
+def test_a_plugin_hung_at_import_is_fatal_in_strict_mode(site: Site, project: Path, hang: str) -> None:
+    hostile(site, prelude=HANGS[hang])
+    strict = {"FLOE_PLUGIN_IMPORT_TIMEOUT": "0.5", "FLOE_STRICT_PLUGINS": "1"}
+    process = site.floe("plugins", cwd=project, env=strict, timeout=120)
+    assert process.returncode == 1
+    assert process.stdout == ""
+    assert f"floe: error: {NAMED}: import did not finish within 0.5 s" in process.stderr.splitlines()
+
+
+@pytest.mark.parametrize("value", ["ten", "0", "-1", "nan", "inf"])
+def test_an_import_timeout_that_is_not_a_positive_number_is_one_line_exit_2(
+    site: Site, project: Path, value: str
+) -> None:
+    process = site.floe("plugins", cwd=project, env={"FLOE_PLUGIN_IMPORT_TIMEOUT": value})
+    assert process.returncode == 2
+    assert process.stderr == (
+        f"floe: error: FLOE_PLUGIN_IMPORT_TIMEOUT={value!r} is not a number of seconds greater than 0\n"
+    )
+
+
 # --------------------------------------------------------------------------- hooks at compile time
 
 
