@@ -2,6 +2,19 @@
 
 Each sub-command lives in :mod:`floe_hooks._commands` with ``add_parser`` and ``run``;
 their heavy imports happen inside ``run``, so ``floe plugins`` stays fast.
+
+Standard output belongs to floe. Plugin code that prints through ``sys.stdout`` is sent to
+stderr by the plugin manager; the console script (:func:`run`, also what
+``python -m floe_hooks.cli`` calls) goes further, before anything else happens: it moves
+its stdout to a private file descriptor, points file descriptor 1 at stderr, and gives
+``sys.stdout`` the private descriptor (same encoding, errors and line buffering). So what
+anyone writes to fd 1 directly (``os.write(1, ...)``, a C extension's ``printf``, a
+subprocess inheriting stdout, ``sys.__stdout__``) lands on stderr, and
+``floe plugins --format json``, ``floe validate --format json``, ``floe schema`` and
+``floe k8s --out -`` stay parseable. :func:`main`, the in-process API, leaves the
+process's file descriptors alone: a host application (or pytest's ``capsys``/``capfd``)
+calling ``main([...])`` sees floe's output on whatever ``sys.stdout`` is, and only writes
+through ``sys.stdout`` are redirected for plugin code there.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ def _terminal_width() -> int:
     except (KeyError, ValueError):
         pass
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        return os.get_terminal_size(sys.stdout.fileno()).columns
     except (AttributeError, ValueError, OSError):
         return 80
 
@@ -105,13 +118,59 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
 
 
+def _own_stdout() -> None:
+    """Keep file descriptor 1 away from floe's output: see the module docstring.
+
+    Does nothing when stdout is not an ordinary file descriptor (already replaced, or
+    closed); when fd 1 is closed it still points it at stderr, so that the next file
+    floe opens cannot become fd 1 and receive a plugin's stray writes.
+    """
+    import os
+
+    try:
+        os.fstat(2)
+    except OSError:  # no stderr to send strays to: leave things as they are
+        return
+    stream = sys.stdout
+    try:
+        if stream is None or stream.fileno() != 1:
+            raise ValueError
+    except (AttributeError, ValueError, OSError):  # not fd 1 (or no stdout at all)
+        try:
+            os.fstat(1)
+        except OSError:
+            os.dup2(2, 1)
+        return
+    import io
+
+    stream.flush()
+    raw = io.FileIO(os.dup(1), "w")  # not inheritable (PEP 446): subprocesses never get it
+    # unbuffered (python -u, PYTHONUNBUFFERED) when stdout was: it then sits on a raw FileIO
+    unbuffered = isinstance(getattr(stream, "buffer", None), io.RawIOBase)
+    try:
+        own = io.TextIOWrapper(
+            raw if unbuffered else io.BufferedWriter(raw),
+            encoding=stream.encoding,
+            errors=stream.errors,
+            line_buffering=bool(stream.line_buffering),  # a TTY's, as Python set it up
+            write_through=getattr(stream, "write_through", False),
+        )
+    except Exception:  # an odd stream (no encoding...): keep it, unprotected
+        raw.close()
+        return
+    os.dup2(2, 1)
+    sys.stdout = own
+
+
 def run() -> None:
     """Console-script entry point.
 
-    Exits when the command is done even if a plugin left a non-daemon thread running
-    (the interpreter would otherwise wait for it forever): exit handlers run, output is
+    First moves floe's stdout off file descriptor 1 (see the module docstring). Exits
+    when the command is done even if a plugin left a non-daemon thread running (the
+    interpreter would otherwise wait for it forever): exit handlers run, output is
     flushed, and the process ends.
     """
+    _own_stdout()
     status = main()
     import threading
 

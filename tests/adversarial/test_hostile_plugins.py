@@ -292,6 +292,50 @@ def test_an_import_timeout_that_is_not_a_positive_number_is_one_line_exit_2(
     )
 
 
+def test_writes_straight_to_file_descriptor_1_never_corrupt_stdout(site: Site, project: Path) -> None:
+    # what sys.stdout cannot catch: os.write(1, ...), sys.__stdout__, a subprocess inheriting fd 1
+    def garbage(where: str) -> str:
+        return f"os.write(1, b'garbage: {where}\\n')"
+
+    echo = "import subprocess; subprocess.run(['echo', 'garbage: echo in {}'], check=True)"
+    hostile(
+        site,
+        prelude=garbage("import")
+        + "\nsys.__stdout__.write('garbage: __stdout__\\n'); sys.__stdout__.flush()",
+        plugin_metadata=garbage("plugin_metadata"),
+        generate_profile=f"{garbage('generate_profile')}; {echo.format('generate_profile')}",
+        validate_connection=f"{garbage('validate_connection')}; {echo.format('validate_connection')}",
+        resource_requirements=garbage("resource_requirements"),
+    )
+    listed = site.floe("plugins", "--format", "json", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    assert {row["name"] for row in json.loads(listed.stdout)["plugins"]} == {"duckdb", "evil"}
+    for where in ("import", "__stdout__", "plugin_metadata"):
+        assert f"garbage: {where}" in listed.stderr
+
+    validated = site.floe("validate", "manifest.yaml", "--format", "json", cwd=project)
+    assert validated.returncode == 0, validated.stderr
+    json.loads(validated.stdout)
+    for where in ("validate_connection", "echo in validate_connection"):
+        assert f"garbage: {where}" in validated.stderr
+
+    compiled = site.floe("compile", "floe.yaml", cwd=project)
+    assert compiled.returncode == 0, compiled.stderr
+    assert "garbage" not in compiled.stdout
+    assert compiled.stdout.startswith("wrote ")
+    for where in ("generate_profile", "echo in generate_profile", "resource_requirements"):
+        assert f"garbage: {where}" in compiled.stderr
+
+    schema = site.floe("schema", "manifest", cwd=project)
+    assert schema.returncode == 0, schema.stderr
+    json.loads(schema.stdout)
+
+    jobs = site.floe("k8s", "floe.yaml", "--out", "-", cwd=project)
+    assert jobs.returncode == 0, jobs.stderr
+    assert "garbage" not in jobs.stdout
+    assert "garbage: echo in generate_profile" in jobs.stderr
+
+
 # --------------------------------------------------------------------------- hooks at compile time
 
 

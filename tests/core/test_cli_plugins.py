@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 import floe_hooks
 
 
@@ -129,3 +131,81 @@ def test_discovery_logs_json_events_with_one_correlation_id(site: Any) -> None:
     discovered = by_name[("plugins_discovered", None)]
     assert (discovered["failed"], discovered["loaded"] >= 2) == (1, True)
     assert len({e["correlation_id"] for e in events}) == 1
+
+
+def _python(code: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([sys.executable, "-c", code], text=True, check=False, timeout=60, **kwargs)
+
+
+def test_the_console_script_sends_what_is_written_to_fd_1_to_stderr() -> None:
+    code = (
+        "import os, subprocess, sys\n"
+        "from floe_hooks.cli import _own_stdout\n"
+        "_own_stdout()\n"
+        "os.write(1, b'stray os.write\\n')\n"
+        "subprocess.run(['echo', 'stray subprocess'], check=True)\n"
+        "sys.__stdout__.write('stray __stdout__\\n'); sys.__stdout__.flush()\n"
+        "print('floe output')\n"
+    )
+    result = _python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "floe output\n"
+    assert result.stderr.splitlines() == ["stray os.write", "stray subprocess", "stray __stdout__"]
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_the_console_script_keeps_a_ttys_buffering_and_the_encoding(unbuffered: bool) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    code = (
+        "import io, os, sys\n"
+        "from floe_hooks.cli import _own_stdout\n"
+        "def mode():\n"
+        "    out = sys.stdout\n"
+        "    raw = isinstance(out.buffer, io.RawIOBase)\n"
+        "    return out.line_buffering, out.write_through, raw, out.encoding, out.errors, out.isatty()\n"
+        "before = mode()\n"
+        "_own_stdout()\n"
+        "print(mode() == before, before[0], sys.stdout.fileno() != 1, os.isatty(1), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    try:
+        result = _python(code, stdin=subprocess.DEVNULL, stdout=follower, env=env)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0, result.stderr
+    # floe's stdout is still the TTY, buffered as Python set it up; fd 1 is stderr (a pipe)
+    assert result.stderr.split() == ["True", str(not unbuffered), "True", "False"]
+
+
+def test_the_console_script_plugs_a_closed_fd_1_with_stderr() -> None:
+    # with fd 1 closed, the next file floe opened would become fd 1 and get a plugin's strays
+    code = (
+        "import os, tempfile\n"
+        "from floe_hooks.cli import _own_stdout\n"
+        "_own_stdout()\n"
+        "os.write(1, b'stray\\n')\n"
+        "with tempfile.TemporaryFile() as handle:\n"
+        "    assert handle.fileno() != 1\n"
+    )
+    result = _python(code, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "stray\n"
+
+
+def test_main_in_process_leaves_the_file_descriptors_alone(capfd: Any) -> None:
+    from floe_hooks.cli import main
+
+    fd_1 = os.fstat(1)
+    stdout = sys.stdout
+    assert main(["plugins", "--format", "json"]) == 0
+    assert sys.stdout is stdout or type(sys.stdout).__name__ == "_PluginStdout"
+    assert (os.fstat(1).st_dev, os.fstat(1).st_ino) == (fd_1.st_dev, fd_1.st_ino)
+    rows = json.loads(capfd.readouterr().out)["plugins"]
+    assert "duckdb" in {row["name"] for row in rows}
