@@ -65,6 +65,9 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _TRANSFORM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _PROFILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+#: C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a model path
+#: holding one would break the dbt --select argument, a shell `run:` line or a Job's args.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _PARITY = "every transform must run on the same compute in every environment (parity)"
@@ -853,6 +856,13 @@ def _transforms(specs: Sequence[_TransformSpec], manifest: Manifest, display: st
 
 
 def _model_path(text: str, display: str, where: str) -> tuple[str, ...]:
+    control = _CONTROL.search(text)
+    if control is not None:
+        raise ConfigError(
+            f"{text!r} contains the control character {control[0]!r}; a model path must be printable text",
+            file=display,
+            path=where,
+        )
     # plain string operations: PurePosixPath costs 10 us a path, which adds up at 10,000 transforms
     parts = tuple(p for p in text.strip().split("/") if p not in ("", "."))
     if not text.strip() or "\\" in text or text.strip().startswith("/") or ".." in parts:

@@ -329,6 +329,35 @@ class TestProductRules:
             "(use '/', no '..')"
         )
 
+    @pytest.mark.parametrize(
+        ("yaml_path", "shown", "char"),
+        [
+            (r"models/a\nb", r"models/a\nb", r"\n"),
+            (r"models/marts\n", r"models/marts\n", r"\n"),
+            (r"models/\0", r"models/\x00", r"\x00"),
+            (r"models/\e[31mred", r"models/\x1b[31mred", r"\x1b"),
+            (r"models/a\tb", r"models/a\tb", r"\t"),
+            (r"models/\x7f", r"models/\x7f", r"\x7f"),
+            (r"models/\N", r"models/\x85", r"\x85"),
+            (r"models/\x9f", r"models/\x9f", r"\x9f"),
+            (r"models/\L", r"models/\u2028", r"\u2028"),
+            (r"models/\P", r"models/\u2029", r"\u2029"),
+        ],
+    )
+    def test_transform_paths_hold_no_control_character(
+        self, project: Project, pm: PluginManager, yaml_path: str, shown: str, char: str
+    ) -> None:
+        path = project.product(f'- {{name: a, path: "{yaml_path}"}}')
+        assert error(lambda: load_product(path, manager=pm)) == (
+            f"floe.yaml: transforms[0].path: '{shown}' contains the control character '{char}'; "
+            "a model path must be printable text"
+        )
+
+    def test_transform_paths_may_hold_other_unicode(self, project: Project, pm: PluginManager) -> None:
+        path = project.product('- {name: a, path: "models/é 中文 🦆 \\u00a0 $(x) \';"}')
+        (transform,) = load_product(path, manager=pm).transforms
+        assert transform.path == "models/é 中文 🦆 \u00a0 $(x) ';"
+
     def test_transform_fields_are_checked(self, project: Project, pm: PluginManager) -> None:
         path = project.product("- {name: a, path: models/a, computer: spark}")
         assert error(lambda: load_product(path, manager=pm)) == (

@@ -146,8 +146,13 @@ def test_libyaml_and_the_python_emitter_write_the_same_bytes(project: K8sProject
 
 
 def test_hostile_paths_survive_the_whole_pipeline(project: K8sProject) -> None:
-    """A transform path and a DuckDB path full of YAML syntax come back unchanged, as strings."""
-    transform_path = 'models/it\'s "x": {{ y }}\n- z'
+    """A transform path and a DuckDB path full of YAML and shell syntax come back unchanged, as strings.
+
+    A transform path may not hold a control character (a newline is refused when the
+    product loads), so it carries every other kind of trouble: quotes, YAML and Jinja
+    syntax, command substitution, ``;``, spaces and non-ASCII text.
+    """
+    transform_path = 'models/it\'s "x": {{ y }} - z; $(touch pwned) `id` #c & *a é 中文 🦆'
     duckdb_path = "data/\"lake\": {{ env_var('P') }} #x\n.duckdb"
     manifest = two_computes()
     manifest["compute"]["approved"][0]["config"]["path"] = duckdb_path
