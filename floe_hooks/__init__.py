@@ -87,6 +87,7 @@ if TYPE_CHECKING:
         load_product,
     )
     from floe_hooks.schema import manifest_schema, product_schema
+    from floe_hooks.secrets import DbtTemplate
 
 __all__ = [
     "__version__",
@@ -107,6 +108,7 @@ __all__ = [
     "SecretBinding",
     "SecretRef",
     "SecretValue",
+    "DbtTemplate",
     "profile_secret",
     "secret_bindings",
     # manager
@@ -157,6 +159,7 @@ __all__ = [
 
 # Names whose modules import heavier libraries (cattrs, yaml...): loaded on first access.
 _LAZY = {
+    "DbtTemplate": "floe_hooks.secrets",
     "structure": "floe_hooks._convert",
     "unstructure": "floe_hooks._convert",
     "check_health": "floe_hooks.health",

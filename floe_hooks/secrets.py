@@ -5,6 +5,10 @@ work, ``{secret: NAME, key: KEY}`` for a Kubernetes Secret, or both. In
 ``profiles.yml`` each reference becomes ``{{ env_var('DBT_ENV_SECRET_<COMPUTE>_<FIELD>') }}``:
 dbt scrubs ``DBT_ENV_SECRET_`` values from its logs, and the compute name keeps two
 computes of one type apart.
+
+That template is a :class:`DbtTemplate`: the one kind of ``profiles.yml`` string dbt
+renders as Jinja. Every other string a plugin returns is a literal, written so that dbt
+gives back exactly that text (see :func:`floe_hooks.compile.dbt_literal`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = [
     "SecretRef",
     "SecretValue",
     "SecretBinding",
+    "DbtTemplate",
     "secret_bindings",
     "secret_variable",
     "profile_secret",
@@ -82,6 +87,65 @@ class SecretRef:
         if self.secret is not None:
             parts.append(f"secret {self.secret}/{self.key}")
         return ", ".join(parts)
+
+
+class DbtTemplate(str):
+    """A ``profiles.yml`` string that dbt renders as Jinja, on purpose.
+
+    dbt renders every string of ``profiles.yml`` through Jinja. ``floe compile`` therefore
+    writes each plain ``str`` of a profile as a literal that renders back to exactly
+    itself: a manifest value holding ``{{ env_var('AWS_SECRET_ACCESS_KEY') }}`` reaches
+    dbt as that text, never as the variable's value. A ``DbtTemplate`` is written as it is,
+    so dbt renders it: :func:`profile_secret` returns one, and a plugin may build its own::
+
+        output["threads"] = DbtTemplate("{{ env_var('DBT_THREADS') | int }}")
+
+    Only wrap text your plugin wrote; never put manifest values into a template (that is
+    the injection this type exists to prevent). ``str`` operations return plain ``str``:
+    ``DbtTemplate(a) + b`` is a literal again, so build the whole text, then wrap it.
+
+    It is a ``str`` (it compares, hashes and serialises to JSON as its text), survives
+    ``copy``, ``deepcopy`` and ``pickle`` as a ``DbtTemplate``, and the first one made
+    teaches PyYAML's dumpers to write it as a plain string (``yaml.safe_dump`` refuses
+    ``str`` subclasses otherwise).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, template: str) -> DbtTemplate:
+        """Mark ``template`` (text your plugin wrote) for dbt to render."""
+        if not isinstance(template, str):
+            raise TypeError(f"a DbtTemplate is made from a str, not {type(template).__name__}")
+        if not _yaml_taught:
+            _teach_yaml()
+        return super().__new__(cls, template)
+
+    def __repr__(self) -> str:
+        return f"DbtTemplate({str.__repr__(self)})"
+
+
+_yaml_taught = False
+
+
+def _represent_template(representer: Any, template: DbtTemplate) -> Any:
+    return representer.represent_str(str.__str__(template))  # libyaml's emitter wants an exact str
+
+
+def _teach_yaml() -> None:
+    """Let every PyYAML dumper write a :class:`DbtTemplate` as the plain string it is."""
+    global _yaml_taught
+    import yaml
+
+    dumpers = [
+        yaml.SafeDumper,
+        yaml.Dumper,
+        getattr(yaml, "CSafeDumper", None),
+        getattr(yaml, "CDumper", None),
+    ]
+    for dumper in (yaml.representer.SafeRepresenter, yaml.representer.Representer, *dumpers):
+        if dumper is not None:
+            dumper.add_representer(DbtTemplate, _represent_template)
+    _yaml_taught = True
 
 
 class SecretValue:
@@ -164,18 +228,21 @@ def secret_bindings(compute: ComputeConfig) -> tuple[SecretBinding, ...]:
     return tuple(SecretBinding(path, secret_variable(compute.name, path), ref) for path, ref in found)
 
 
-def profile_secret(compute: ComputeConfig, path: str) -> str:
+def profile_secret(compute: ComputeConfig, path: str) -> DbtTemplate:
     """The ``profiles.yml`` value for the secret at ``path``: an ``env_var()`` template.
 
     Plugins call this in ``generate_profile`` instead of writing any secret value::
 
         output["password"] = profile_secret(compute, "password")
 
+    The result is a :class:`DbtTemplate` (``{{ env_var('DBT_ENV_SECRET_...') }}``), so dbt
+    renders it; a hand-written ``"{{ env_var(...) }}"`` string would reach dbt as literal text.
+
     :raises ConfigError: when the compute has no secret reference at ``path``.
     """
     for binding in secret_bindings(compute):
         if binding.path == path:
-            return "{{ env_var('" + binding.variable + "') }}"
+            return DbtTemplate("{{ env_var('" + binding.variable + "') }}")
     raise ConfigError(f"compute {compute.name!r} has no secret reference at {path!r}", path=path)
 
 

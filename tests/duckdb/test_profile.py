@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from floe_duckdb import DuckDBConfig
 from floe_duckdb._sql import RESERVED
 from floe_duckdb.config import CREDENTIAL_KEYS
-from floe_hooks import PluginManager, ResourceSpec, secret_bindings, structure, unstructure
+from floe_hooks import DbtTemplate, PluginManager, ResourceSpec, secret_bindings, structure, unstructure
 
 from .test_config import FULL
 
@@ -79,6 +79,12 @@ def test_secrets_become_env_var_templates_named_after_compute_and_field(
     }
     assert profile["settings"]["motherduck_token"] == "{{ env_var('DBT_ENV_SECRET_LAKE_MOTHERDUCK_TOKEN') }}"
     assert profile["remote"]["password"] == "{{ env_var('DBT_ENV_SECRET_LAKE_REMOTE_PASSWORD') }}"
+    # templates dbt must render, marked as such; floe compile writes every other string literally
+    templates = [secret["key_id"], secret["secret"], profile["settings"]["motherduck_token"]]
+    templates += [profile["remote"]["password"], profile["plugins"][0]["config"]["token"]]
+    templates += [profile["filesystems"][0]["key"]]
+    assert {type(t) for t in templates} == {DbtTemplate}
+    assert type(profile["path"]) is str
     assert profile["plugins"][0]["config"] == {
         "method": "oauth",
         "token": "{{ env_var('DBT_ENV_SECRET_LAKE_PLUGINS_0_CREDENTIALS_TOKEN') }}",
