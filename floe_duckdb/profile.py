@@ -2,6 +2,9 @@
 
 Every field of :class:`~floe_duckdb.config.DuckDBConfig` lands in the output; secret
 references become ``{{ env_var('DBT_ENV_SECRET_...') }}`` templates, never values.
+Those are :class:`~floe_hooks.DbtTemplate` values from :func:`~floe_hooks.profile_secret`;
+every other string (paths, settings, options) is a literal, which ``floe compile``
+writes so that dbt's Jinja gives back exactly the manifest's text.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from floe_duckdb.config import DuckDBConfig
-from floe_hooks import ComputeConfig, ResourceSpec, WorkloadSize, profile_secret
+from floe_hooks import ComputeConfig, DbtTemplate, ResourceSpec, WorkloadSize, profile_secret
 
 __all__ = [
     "DEFAULT_SIZE",
@@ -50,7 +53,7 @@ def derived_threads(spec: ResourceSpec) -> int:
     return max(1, spec.cpu_limit_millicores // 1000)
 
 
-def _templates(compute: ComputeConfig, prefix: str, keys: Any) -> dict[str, str]:
+def _templates(compute: ComputeConfig, prefix: str, keys: Any) -> dict[str, DbtTemplate]:
     return {key: profile_secret(compute, f"{prefix}.{key}") for key in keys}
 
 

@@ -10,7 +10,10 @@
 
 ``profiles.yml`` holds one dbt output per approved compute (output name = compute
 name; ``target`` = the default compute), each from the plugin's ``generate_profile``;
-secrets appear only as ``{{ env_var('DBT_ENV_SECRET_...') }}`` templates.
+secrets appear only as ``{{ env_var('DBT_ENV_SECRET_...') }}`` templates. dbt renders
+every string of the file through Jinja, so each plain string of a profile is written as
+a literal that renders back to exactly itself (:func:`dbt_literal`); only a
+:class:`~floe_hooks.DbtTemplate` is written for dbt to render.
 
 ``compiled_artifacts.json`` (schema version :data:`ARTIFACT_VERSION`, documented in
 ``docs/compiled-artifacts.md``) tells an orchestrator what to run where: the computes
@@ -25,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +38,7 @@ import attrs
 from floe_hooks.errors import ConfigError, PluginContractError
 from floe_hooks.manifest import Product, load_product
 from floe_hooks.models import ComputeConfig, ResourceSpec
-from floe_hooks.secrets import SecretBinding, secret_bindings
+from floe_hooks.secrets import DbtTemplate, SecretBinding, secret_bindings
 
 if TYPE_CHECKING:
     from floe_hooks.manager import PluginInfo, PluginManager
@@ -50,6 +54,7 @@ __all__ = [
     "write_outputs",
     "compile_file",
     "default_out_dir",
+    "dbt_literal",
 ]
 
 #: Version of the ``compiled_artifacts.json`` schema: MAJOR changes break readers.
@@ -178,9 +183,10 @@ _MAX_PROFILE_DEPTH = 32
 def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int = 0) -> Any:
     """YAML/JSON-safe copy of a plugin's profile; anything else is a contract violation.
 
-    Exact built-in types come out (the YAML dumper refuses a ``str`` subclass); a profile
-    nested deeper than 32 levels (one that contains itself) or larger than
-    :data:`MAX_PROFILE_BYTES` is refused rather than followed or written.
+    Exact built-in types come out, and :class:`~floe_hooks.DbtTemplate` for a template
+    (a subclass's own methods are plugin code, and the YAML dumper refuses a ``str``
+    subclass); a profile nested deeper than 32 levels (one that contains itself) or
+    larger than :data:`MAX_PROFILE_BYTES` is refused rather than followed or written.
     """
     if budget is None:
         budget = [MAX_PROFILE_BYTES]
@@ -189,6 +195,8 @@ def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int =
         raise TypeError(f"{where}: the profile is larger than {MAX_PROFILE_BYTES} bytes")
     if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, DbtTemplate):
+        return DbtTemplate(str.__str__(value))
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
@@ -208,6 +216,78 @@ def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int =
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
     raise TypeError(f"{where} is a {type(value).__name__}, not a YAML value")
+
+
+# dbt renders every string value of profiles.yml with Jinja (dbt.config.renderer.ProfileRenderer:
+# native rendering, then its secret placeholders are substituted). A string comes back changed
+# when Jinja's lexer finds a tag in it ({{ {% {#; dbt's own _HAS_RENDER_CHARS_PAT also lists the
+# closing }} %} #}), when it holds a carriage return (the lexer turns \r\n and \r into \n), or
+# when it ends with a newline (Jinja drops one trailing newline). Native rendering of a plain
+# string is one text node, which dbt returns as the str it is: '123', 'True', 'None' stay strings.
+# A lone surrogate is escaped too: no YAML emitter can write it as it is.
+_DBT_ALTERS = re.compile(r"[{][{%#]|[}%#][}]|[\r\ud800-\udfff]")
+# After rendering, dbt replaces its secret placeholder in any value containing this text, and
+# returns None for a value containing it without a placeholder: no spelling of such a literal
+# survives, so it is refused.
+_DBT_SECRET_PREFIX = "DBT_ENV_SECRET"
+
+
+_NAMED_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def dbt_literal(text: str) -> str:
+    """How ``profiles.yml`` spells the literal ``text`` so that dbt renders exactly ``text``.
+
+    A string dbt would leave as it is comes back unchanged. One it would alter (it holds
+    ``{{``, ``{%``, ``{#``, ``}}``, ``%}``, ``#}`` or a carriage return, or ends with a
+    newline) becomes one Jinja string-literal expression, ``{{ '...' }}``: backslash and
+    quote are escaped, and every non-printable character (controls, newlines, U+2028...)
+    becomes a ``\\x``/``\\u``/``\\U`` escape, which Jinja's lexer decodes back::
+
+        >>> dbt_literal("models/a b")
+        'models/a b'
+        >>> dbt_literal("{{ env_var('HOME') }}")
+        "{{ '{{ env_var(\\\\'HOME\\\\') }}' }}"
+
+    :raises ValueError: ``text`` contains ``DBT_ENV_SECRET``, which dbt replaces in any
+        rendered value (with a secret's value, or the whole value with ``None``).
+    """
+    if _DBT_SECRET_PREFIX in text:
+        raise ValueError(
+            f"contains {_DBT_SECRET_PREFIX!r}, which dbt replaces in any value it renders; only "
+            "profile_secret() may write it"
+        )
+    if not _DBT_ALTERS.search(text) and not text.endswith("\n"):
+        return text
+    return "{{ '" + "".join(map(_escape_char, text)) + "' }}"
+
+
+def _for_dbt(value: Any, where: str) -> Any:
+    """The profile as ``profiles.yml`` holds it: literals spelled by :func:`dbt_literal`, templates kept."""
+    if isinstance(value, DbtTemplate):
+        return str.__str__(value)
+    if isinstance(value, str):
+        try:
+            return dbt_literal(value)
+        except ValueError as exc:
+            raise ValueError(f"its dbt profile value at {where} {exc}") from None
+    if isinstance(value, dict):
+        return {key: _for_dbt(item, f"{where}.{key}" if where else key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_for_dbt(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    return value
 
 
 def _run_plan(product: Product) -> tuple[RunStep, ...]:
@@ -296,7 +376,12 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
             raise plugin.error(
                 PluginContractError, f"generate_profile for compute {compute.name!r}: {detail}"
             ) from None
-        outputs[compute.name] = profile
+        try:
+            outputs[compute.name] = _for_dbt(profile, "")
+        except ValueError as exc:
+            raise ConfigError(
+                str(exc), file=str(manifest.path), path=f"compute.approved[name={compute.name}]"
+            ) from None
         compiled.append(
             CompiledCompute(
                 compute=compute,
@@ -315,7 +400,7 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     profiles_yml = (
         f"# Generated by `floe compile` from {product.path.name}{env}. Do not edit: change the\n"
         "# manifests and compile again. Secrets are env_var() templates; see compiled_artifacts.json.\n"
-        + dump_yaml({product.name: {"target": manifest.default, "outputs": outputs}})
+        + dump_yaml({product.name: {"target": dbt_literal(manifest.default), "outputs": outputs}})
     )
     run_plan = _run_plan(product)
     artifacts = _artifacts(product, tuple(compiled), run_plan, profiles_yml)

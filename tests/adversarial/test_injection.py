@@ -2,14 +2,19 @@
 
 Each hostile value goes in through a manifest written with ``yaml.safe_dump`` (so the
 manifest itself is well formed) and must come out exactly equal, parsed back by the
-consumer's own parser: PyYAML for ``profiles.yml`` and ``kubernetes.yaml``, JSON for the
-artifact, DuckDB for SQL, ``shlex`` for the printed dbt command lines. Names that cannot
-be quoted safely everywhere (compute, transform, product and catalog names) are refused.
+consumer's own parser: dbt's own profile reader and Jinja renderer for ``profiles.yml``
+(``dbt`` marker; without dbt, PyYAML gives back the spelling ``dbt_literal`` chose),
+PyYAML for ``kubernetes.yaml``, JSON for the artifact, DuckDB for SQL, ``shlex`` for the
+printed dbt command lines. Names that cannot be quoted safely everywhere (compute,
+transform, product and catalog names) are refused, and so are control characters in a
+transform path.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -21,6 +26,7 @@ import yaml
 from adversarial_harness import environment, floe_command
 
 from floe_hooks import ConfigError, PluginManager, compile_product, load_product
+from floe_hooks.compile import dbt_literal
 
 HOSTILE = [
     "a\nb: injected",
@@ -101,13 +107,109 @@ def test_hostile_config_values_round_trip_through_profiles_yml(tmp_path: Path, v
     assert list(profiles) == ["analytics"]
     assert set(profiles["analytics"]) == {"target", "outputs"}
     assert list(profiles["analytics"]["outputs"]) == ["warehouse"]
+    # dbt renders each string as Jinja: the file holds the spelling that renders back to it
     output = profiles["analytics"]["outputs"]["warehouse"]
-    assert output["path"] == f"build/{value}.duckdb"
-    assert output["schema"] == value
-    assert output["settings"]["custom_user_agent"] == value
-    assert output["attach"] == [{"path": value, "alias": "other"}]
+    assert output["path"] == dbt_literal(f"build/{value}.duckdb")
+    assert output["schema"] == dbt_literal(value)
+    assert output["settings"]["custom_user_agent"] == dbt_literal(value)
+    assert output["attach"] == [{"path": dbt_literal(value), "alias": "other"}]
+    profile = compiled.compute("warehouse").profile
+    assert (profile["schema"], profile["settings"]["custom_user_agent"]) == (value, value)
     artifact = json.loads(compiled.artifacts_json())
     assert artifact["computes"]["warehouse"]["config"]["schema"] == value
+
+
+def duckdb_compute_everywhere(value: str) -> dict[str, Any]:
+    """A DuckDB compute with ``value`` in every free-text field that reaches profiles.yml, and secrets."""
+    return {
+        "name": "warehouse",
+        "type": "duckdb",
+        "config": {
+            "path": f"build/{value}.duckdb",
+            "schema": value,
+            "settings": {"custom_user_agent": value, "timezone": value},
+            "config_options": {"custom_option": value},
+            "extension_directory": value,
+            "external_root": value,
+            "module_paths": [value],
+            "attach": [{"path": value, "alias": "other", "options": {"block_size": value}}],
+            "secrets": [
+                {
+                    "type": "s3",
+                    "name": "lake",
+                    "scope": [value],
+                    "options": {"region": value},
+                    "credentials": {"key_id": {"env": "HOSTILE_KEY"}},
+                }
+            ],
+            "plugins": [{"module": value, "config": {"option": value}}],
+            "filesystems": [{"fs": value, "options": {"endpoint": value}}],
+            "motherduck_token": {"env": "HOSTILE_TOKEN"},
+        },
+    }
+
+
+#: What the secret variables hold when dbt renders: templates, so the values must come out.
+SECRET_ENV = {
+    "DBT_ENV_SECRET_WAREHOUSE_SECRETS_0_CREDENTIALS_KEY_ID": "key-id-value",
+    "DBT_ENV_SECRET_WAREHOUSE_MOTHERDUCK_TOKEN": "token-value",
+    "AWS_SECRET_ACCESS_KEY": "must-not-appear",
+    "HOME": "/must/not/appear",
+}
+
+
+def render_with_dbt(profiles_dir: Path, profile: str, target: str) -> dict[str, Any]:
+    """``profiles.yml`` as dbt sees it: dbt's own reader, then its ProfileRenderer (Jinja, native)."""
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    def run() -> dict[str, Any]:
+        set_invocation_context({**os.environ, **SECRET_ENV})
+        raw = read_profile(str(profiles_dir))
+        name, data = Profile.render_profile(raw[profile], profile, None, ProfileRenderer({}))
+        assert name == target
+        return data
+
+    return contextvars.copy_context().run(run)
+
+
+@pytest.mark.dbt
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_dbt_renders_hostile_values_back_to_exactly_the_manifest_value(tmp_path: Path, value: str) -> None:
+    compiled = compile_with(
+        tmp_path,
+        {"version": 1, "compute": {"approved": [duckdb_compute_everywhere(value)]}},
+        [{"name": "marts", "path": "models/marts"}],
+    )
+    (tmp_path / "dbt").mkdir()
+    (tmp_path / "dbt" / "profiles.yml").write_text(compiled.profiles_yml, encoding="utf-8")
+    output = render_with_dbt(tmp_path / "dbt", "analytics", "warehouse")
+    assert output["path"] == f"build/{value}.duckdb"
+    assert output["schema"] == value
+    assert output["settings"] == {
+        "custom_user_agent": value,
+        "timezone": value,
+        "memory_limit": "384MiB",
+        "threads": 1,
+        "motherduck_token": "token-value",
+    }
+    assert output["config_options"] == {"custom_option": value, "extension_directory": value}
+    assert output["external_root"] == value
+    assert output["module_paths"] == [value]
+    assert output["attach"] == [{"path": value, "alias": "other", "options": {"block_size": value}}]
+    assert output["secrets"] == [
+        {"type": "s3", "name": "lake", "scope": value, "region": value, "key_id": "key-id-value"}
+    ]
+    assert output["plugins"] == [{"module": value, "config": {"option": value}}]
+    assert output["filesystems"] == [{"fs": value, "endpoint": value}]
+    # every string exactly as floe's compiled profile holds it, templates rendered
+    expected = json.loads(json.dumps(compiled.compute("warehouse").profile))
+    expected["settings"]["motherduck_token"] = "token-value"
+    expected["secrets"][0]["key_id"] = "key-id-value"
+    assert output == expected
+    assert "must-not-appear" not in repr(output)
+    assert "/must/not/appear" not in repr(output)
 
 
 @pytest.mark.parametrize("path", HOSTILE_PATHS)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from floe_hooks.cli import main
+from floe_hooks.compile import dbt_literal
 from floe_hooks.kubernetes import dump_objects, kubernetes_objects, render_kubernetes, write_kubernetes
 
 from .conftest import (
@@ -163,7 +164,9 @@ def test_hostile_paths_survive_the_whole_pipeline(project: K8sProject) -> None:
     assert objects == kubernetes_objects(compiled)
     (job,) = jobs(objects)
     assert container(job)["command"][-1] == f"path:{transform_path}"
-    assert profiles(objects)["analytics"]["outputs"]["lake"]["path"] == duckdb_path
+    # profiles.yml spells the literal so that dbt's Jinja renders it back (tests/compile/test_dbt_literals.py)
+    assert compiled.compute("lake").profile["path"] == duckdb_path
+    assert profiles(objects)["analytics"]["outputs"]["lake"]["path"] == dbt_literal(duckdb_path)
     for obj in objects:
         for version in K8S_VERSIONS:
             validate(obj, version)
