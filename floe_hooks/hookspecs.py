@@ -119,6 +119,17 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[
         your typed config must reach it (no silent drops). Secrets appear only as
         templates from :func:`~floe_hooks.profile_secret`
         (``"{{ env_var('DBT_ENV_SECRET_PG_PASSWORD') }}"``).
+
+        **Strings are literals; use** :func:`~floe_hooks.profile_secret` **or**
+        :class:`~floe_hooks.DbtTemplate` **for Jinja.** dbt renders every string of
+        ``profiles.yml`` through Jinja; ``floe compile`` writes each plain ``str`` you
+        return so that dbt renders it back to exactly that text (a manifest value
+        holding ``{{ env_var('AWS_SECRET_ACCESS_KEY') }}`` stays that text). Only a
+        ``DbtTemplate`` is written for dbt to render: ``profile_secret`` returns one, and
+        you may wrap a template your plugin wrote
+        (``DbtTemplate("{{ env_var('DBT_THREADS') | int }}")``), never a manifest value.
+        ``str`` operations return plain ``str``, so wrap the finished text. A literal
+        may not contain ``DBT_ENV_SECRET`` (dbt replaces it in every rendered value).
     :raises ConfigError: for a combination of settings the adapter cannot express;
         give the field ``path`` so the message points into the manifest.
 
