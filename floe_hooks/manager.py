@@ -19,6 +19,9 @@ that hangs at import (``time.sleep`` or a busy loop at module level) is recorded
 failed, ``import did not finish within 10 s``, and its thread is abandoned, never
 joined, so it cannot keep the process alive. A second plugin that waits for a module
 the hung one is still importing (Python's per-module import lock) times out the same way.
+``plugin_metadata`` is bounded the same way. Compile-time hook calls are bounded by
+:func:`run_with_hook_deadline` where the caller asks for it (``floe compile``, ``floe k8s``
+and ``floe resources`` do, with ``FLOE_HOOK_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import copy
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -68,6 +72,8 @@ __all__ = [
     "api_compatible",
     "STRICT_ENV",
     "IMPORT_TIMEOUT_ENV",
+    "HOOK_TIMEOUT_ENV",
+    "run_with_hook_deadline",
 ]
 
 #: Environment variable that makes plugin load failures fatal (``1``, ``true``, ``yes``).
@@ -76,6 +82,12 @@ STRICT_ENV = "FLOE_STRICT_PLUGINS"
 #: Environment variable: seconds each plugin module may take to import (default 10).
 IMPORT_TIMEOUT_ENV = "FLOE_PLUGIN_IMPORT_TIMEOUT"
 DEFAULT_IMPORT_TIMEOUT = 10.0
+#: Environment variable: seconds a compile-time hook call may take in ``floe compile``,
+#: ``floe k8s`` and ``floe resources`` (default 30): see :func:`run_with_hook_deadline`.
+HOOK_TIMEOUT_ENV = "FLOE_HOOK_TIMEOUT"
+DEFAULT_HOOK_TIMEOUT = 30.0
+#: Hooks a health check calls: bounded by its own timeout (floe_hooks.health), not by the deadline.
+_SELF_TIMED_HOOKS = frozenset({"validate_connection"})
 
 _SPEC_NAMES = hookspecs.REQUIRED_HOOKS + hookspecs.OPTIONAL_HOOKS
 
@@ -94,6 +106,7 @@ def api_compatible(plugin_api: str, framework_api: str = FLOE_API_VERSION) -> bo
 
 
 _E = TypeVar("_E", bound=PluginError)
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -152,13 +165,17 @@ def _import_timeout_from_env() -> float:
 
     :raises ConfigError: when it is not a finite number greater than 0 (``floe`` exits 2).
     """
-    raw = os.environ.get(IMPORT_TIMEOUT_ENV, "").strip()
+    return _timeout_from_env(IMPORT_TIMEOUT_ENV, DEFAULT_IMPORT_TIMEOUT)
+
+
+def _timeout_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_IMPORT_TIMEOUT
+        return default
     try:
         return _checked_timeout(float(raw))
     except ValueError:
-        raise ConfigError(f"{IMPORT_TIMEOUT_ENV}={raw!r} is not a number of seconds greater than 0") from None
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds greater than 0") from None
 
 
 def _checked_timeout(seconds: float) -> float:
@@ -241,7 +258,7 @@ class PluginManager:
     def _load_entry_point(self, ep: EntryPoint) -> None:
         try:
             obj = _import_bounded(ep, self._import_timeout)
-        except _ImportTimedOut:
+        except _TimedOut:
             self._fail(
                 ep.name,
                 ep.distribution,
@@ -324,8 +341,11 @@ class PluginManager:
             raise PluginLoadError(f"missing required hook {', '.join(map(repr, missing))}")
         impl = next(i for i in self._pm.hook.plugin_metadata.get_hookimpls() if i.plugin is obj)
         try:
-            with _plugin_code():
-                metadata = impl.function()
+            metadata = _bounded(impl.function, self._import_timeout, f"floe-metadata-{name}")
+        except _TimedOut:
+            raise PluginLoadError(
+                f"plugin_metadata did not return within {self._import_timeout:g} s"
+            ) from None
         except (Exception, SystemExit) as exc:
             raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
         if not isinstance(metadata, PluginMetadata):
@@ -526,10 +546,23 @@ class PluginManager:
             for value in kwargs["secrets"].values():
                 remember(value)  # whatever the plugin echoes of it is masked from here on
         kwargs["compute"] = _isolated(compute)
+        watched = hook not in _SELF_TIMED_HOOKS
         with telemetry.hook_call(hook, compute, owner) as call:
             try:
                 with _plugin_code():
-                    result = caller(**kwargs)
+                    if watched:
+                        ident = threading.get_ident()
+                        _in_flight[ident] = (hook, owner, time.monotonic())
+                        try:
+                            result = caller(**kwargs)
+                        finally:
+                            with _deadline_lock:
+                                del _in_flight[ident]
+                                given_up = ident in _abandoned
+                            if given_up:  # past its deadline: the caller stopped waiting
+                                raise _Abandoned
+                    else:
+                        result = caller(**kwargs)
             except FloeError:
                 raise
             except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
@@ -654,35 +687,40 @@ def _plugin_code() -> Iterator[None]:
         _in_plugin.reset(token)
 
 
-class _ImportTimedOut(Exception):
-    """A plugin module still importing when its time was up."""
+class _TimedOut(Exception):
+    """Plugin code (an import, ``plugin_metadata``) still running when its time was up."""
 
 
 def _import_bounded(ep: EntryPoint, timeout: float) -> object:
-    """``ep.load()`` in a daemon thread, waited for at most ``timeout`` seconds.
+    """``ep.load()``, waited for at most ``timeout`` seconds: see :func:`_bounded`."""
+    return _bounded(ep.load, timeout, f"floe-import-{ep.name}")
 
-    Returns what the entry point names, re-raises what its import raised (``SystemExit``
-    included), or raises :class:`_ImportTimedOut`. A thread still importing is abandoned:
-    it is a daemon, so it never holds up the interpreter's exit, and nobody joins it. What
-    it prints, then or later, goes to stderr like any plugin code's.
+
+def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
+    """``code()`` in a daemon thread, waited for at most ``timeout`` seconds.
+
+    Returns what it returns, re-raises what it raised (``SystemExit`` included), or
+    raises :class:`_TimedOut`. A thread still running is abandoned: it is a daemon, so it
+    never holds up the interpreter's exit, and nobody joins it. What it prints, then or
+    later, goes to stderr like any plugin code's.
     """
     outcome: list[tuple[bool, Any]] = []
 
     def target() -> None:
         try:
             with _plugin_code():
-                outcome.append((True, ep.load()))
+                outcome.append((True, code()))
         except BaseException as exc:  # handed to the waiting thread, which decides
             outcome.append((False, exc))
 
-    thread = threading.Thread(target=target, name=f"floe-import-{ep.name}", daemon=True)
+    thread = threading.Thread(target=target, name=thread_name, daemon=True)
     thread.start()
     thread.join(timeout)
     if not outcome:
-        raise _ImportTimedOut(ep.name)
+        raise _TimedOut(thread_name)
     loaded, value = outcome[0]
     if loaded:
-        return value
+        return value  # type: ignore[no-any-return]
     raise value
 
 
@@ -729,6 +767,87 @@ def _declared_types(plugin: object) -> tuple[str, ...]:
 
 _default: PluginManager | None = None
 _default_lock = threading.Lock()
+
+
+#: thread id -> (hook, plugin, start) of the deadline-bound hook call that thread is in
+_in_flight: dict[int, tuple[str, PluginInfo, float]] = {}
+#: threads whose caller stopped waiting: they unwind as soon as their plugin call returns
+_abandoned: set[int] = set()
+#: makes "is the call still running? then give up on it" one step against its return
+_deadline_lock = threading.Lock()
+
+
+class _Abandoned(BaseException):
+    """Unwinds a thread whose hook call outlived its deadline (nobody waits for its result)."""
+
+
+def hook_timeout_from_env() -> float:
+    """``FLOE_HOOK_TIMEOUT`` in seconds; unset or empty: 30.
+
+    :raises ConfigError: when it is not a finite number greater than 0 (``floe`` exits 2).
+    """
+    return _timeout_from_env(HOOK_TIMEOUT_ENV, DEFAULT_HOOK_TIMEOUT)
+
+
+def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
+    """Run ``work()`` in a worker thread; fail it when one hook call takes over ``timeout`` s.
+
+    Compile-time hooks (``generate_profile``, ``resource_requirements``,
+    ``catalog_attachment_sql``) are pure and local, so one that runs for ``timeout``
+    seconds is hung: this raises :class:`~floe_hooks.errors.PluginError` naming the plugin,
+    its distribution and the hook (``generate_profile did not return within 30 s``) and
+    stops waiting. The worker is a daemon, never joined, so it cannot keep the process
+    alive; should the hung call ever return, the worker unwinds at once instead of carrying
+    on (``work`` never writes anything after its caller gave up). Health checks
+    (``validate_connection``) have timeouts of their own and are not counted. ``work`` runs
+    in a copy of the caller's context (log correlation id, OpenTelemetry span); what it
+    returns or raises is returned or raised here. ``floe compile``, ``floe k8s`` and
+    ``floe resources`` run under it with ``FLOE_HOOK_TIMEOUT`` (default 30 s)::
+
+        compiled = run_with_hook_deadline(lambda: compile_product(product), timeout=30)
+
+    :raises PluginError: a hook call outlived ``timeout``.
+    """
+    timeout = _checked_timeout(timeout)
+    context = contextvars.copy_context()
+    outcome: list[tuple[bool, Any]] = []
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome.append((True, context.run(work)))
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append((False, exc))
+        finally:
+            _abandoned.discard(threading.get_ident())  # a later thread may get this id
+            done.set()
+
+    worker = threading.Thread(target=target, name="floe-hooks-deadline", daemon=True)
+    worker.start()
+    ident = worker.ident
+    assert ident is not None
+    while not done.is_set():
+        call = _in_flight.get(ident)
+        if call is None:
+            done.wait(0.05)  # between hook calls: look again soon
+            continue
+        hook, owner, started = call
+        late = started + timeout - time.monotonic()
+        if late > 0:
+            done.wait(late)
+            continue
+        with _deadline_lock:
+            expired = _in_flight.get(ident) is call
+            if expired:
+                _abandoned.add(ident)
+        if expired:
+            raise owner.error(PluginError, f"{hook} did not return within {timeout:g} s")
+    ok, value = outcome[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value
 
 
 def get_plugin_manager() -> PluginManager:

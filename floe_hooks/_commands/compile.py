@@ -28,10 +28,12 @@ def run(args: argparse.Namespace) -> int:
     import shlex
 
     from floe_hooks.compile import compile_product, default_out_dir, write_outputs
+    from floe_hooks.manager import hook_timeout_from_env, run_with_hook_deadline
     from floe_hooks.manifest import load_product
 
+    timeout = hook_timeout_from_env()
     product = load_product(args.floe_yaml, env=args.env)
-    compiled = compile_product(product)
+    compiled = run_with_hook_deadline(lambda: compile_product(product), timeout)
     out = args.out if args.out is not None else default_out_dir(args.floe_yaml)
     paths = write_outputs(compiled, out)
     for path in paths:

@@ -34,10 +34,12 @@ def run(args: argparse.Namespace) -> int:
     """Render and write (or print) the manifests; say how to apply them."""
     from floe_hooks.compile import compile_product
     from floe_hooks.kubernetes import default_k8s_dir, kubernetes_objects, render_kubernetes, write_kubernetes
+    from floe_hooks.manager import hook_timeout_from_env, run_with_hook_deadline
     from floe_hooks.manifest import load_product
 
+    timeout = hook_timeout_from_env()
     product = load_product(args.floe_yaml, env=args.env)
-    compiled = compile_product(product)
+    compiled = run_with_hook_deadline(lambda: compile_product(product), timeout)
     if args.out == "-":
         sys.stdout.write(render_kubernetes(compiled))
         return 0

@@ -46,8 +46,9 @@ def collect(floe_yaml: str, env: str | None) -> list[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     """Print the table or JSON."""
     from floe_hooks._commands._output import dump_json, table
+    from floe_hooks.manager import hook_timeout_from_env, run_with_hook_deadline
 
-    rows = collect(args.floe_yaml, args.env)
+    rows = run_with_hook_deadline(lambda: collect(args.floe_yaml, args.env), hook_timeout_from_env())
     if args.format == "json":
         dump_json({"computes": rows})
         return 0

@@ -4,11 +4,11 @@ Every fixture plugin is a module plus a dist-info folder (``floe-compute-evil 6.
 on ``PYTHONPATH``, run through the real ``floe`` command where its stdout matters, or
 through an in-process manager discovering that folder otherwise.
 
-What ``floe compile`` does with a hook that hangs: compile hooks are pure and local (no
-I/O is expected of ``generate_profile`` or ``resource_requirements``), so compile does
-not time them out; it waits, and whatever interrupts it (Ctrl-C, a CI timeout, SIGKILL)
-leaves the previous outputs intact: see ``test_races.py``. ``floe validate`` enforces
-its timeout on a hung ``validate_connection``.
+A plugin that hangs is bounded wherever floe calls it: at import and in
+``plugin_metadata`` (``FLOE_PLUGIN_IMPORT_TIMEOUT``: a failed plugin, the others work),
+in a compile-time hook under ``floe compile``/``k8s``/``resources`` (``FLOE_HOOK_TIMEOUT``:
+one line naming plugin and hook, nothing written), and in ``validate_connection``
+(``floe validate``'s own timeout, see ``tests/health``).
 """
 
 from __future__ import annotations
@@ -570,3 +570,65 @@ def test_the_optional_catalog_hook_is_isolated_too(
         pm.catalog_attachment_sql(compute, CatalogConfig(name="lake", uri="http://127.0.0.1:1/catalog"))
     assert str(info.value).startswith(f"{NAMED}: ")
     assert says in str(info.value)
+
+
+HOOK_HANGS = {
+    "generate_profile sleeps": {"generate_profile": "time.sleep(3600)"},
+    "generate_profile spins": {"generate_profile": "while True:\n    pass"},
+    "resource_requirements sleeps": {"resource_requirements": "time.sleep(3600)"},
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "hang"),
+    [
+        (c, h)
+        for c in ("compile", "k8s", "resources")
+        for h in sorted(HOOK_HANGS)
+        if c != "resources" or "res" in h
+    ],
+)
+def test_a_hook_that_hangs_at_compile_time_is_named_at_its_deadline(
+    site: Site, project: Path, hang: str, command: str
+) -> None:
+    """A compile-time hook still running after FLOE_HOOK_TIMEOUT fails the command with one
+    line naming the plugin and the hook; nothing is written, and the process ends even though
+    the hung call never returns."""
+    hostile(site, **HOOK_HANGS[hang])
+    hook = hang.split()[0]
+    before = outputs(project)
+    process = site.floe(command, "floe.yaml", cwd=project, env={"FLOE_HOOK_TIMEOUT": "0.5"}, timeout=120)
+    assert process.returncode == 1, process.stderr
+    assert one_error_line(process.stderr) == f"floe: error: {NAMED}: {hook} did not return within 0.5 s"
+    assert process.stdout == ""
+    assert outputs(project) == before
+    assert not (project / "target" / "k8s").exists()
+
+
+def test_a_hook_that_is_slow_but_in_time_is_waited_for(site: Site, project: Path) -> None:
+    hostile(site, generate_profile="time.sleep(0.3)", resource_requirements="time.sleep(0.3)")
+    process = site.floe("compile", "floe.yaml", cwd=project, env={"FLOE_HOOK_TIMEOUT": "2"}, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert (project / "target" / "floe" / "profiles.yml").read_text().count("type: duckdb") == 2
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+def test_a_hook_timeout_that_is_not_a_positive_number_is_one_line_exit_2(
+    site: Site, project: Path, value: str
+) -> None:
+    process = site.floe("compile", "floe.yaml", cwd=project, env={"FLOE_HOOK_TIMEOUT": value})
+    assert process.returncode == 2
+    assert process.stderr == (
+        f"floe: error: FLOE_HOOK_TIMEOUT={value!r} is not a number of seconds greater than 0\n"
+    )
+
+
+def test_plugin_metadata_that_hangs_is_a_failed_plugin_like_a_hung_import(site: Site, project: Path) -> None:
+    hostile(site, plugin_metadata="time.sleep(3600)")
+    quick = {"FLOE_PLUGIN_IMPORT_TIMEOUT": "0.5"}
+    listed = site.floe("plugins", "--format", "json", cwd=project, env=quick, timeout=120)
+    assert listed.returncode == 1, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)["plugins"]}
+    assert rows["duckdb"]["status"] == "ok"
+    assert rows["evil"]["status"] == "failed"
+    assert rows["evil"]["reason"] == "PluginLoadError: plugin_metadata did not return within 0.5 s"
