@@ -82,6 +82,10 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``floe``; returns the exit status (0 ok, 1 failed check, 2 bad input)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if sys.stdout is None:  # started with stdout closed (`floe compile ... >&-`): output goes nowhere
+        import os
+
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -209,3 +210,17 @@ def test_main_in_process_leaves_the_file_descriptors_alone(capfd: Any) -> None:
     assert (os.fstat(1).st_dev, os.fstat(1).st_ino) == (fd_1.st_dev, fd_1.st_ino)
     rows = json.loads(capfd.readouterr().out)["plugins"]
     assert "duckdb" in {row["name"] for row in rows}
+
+
+def test_the_console_script_runs_with_stdout_closed_and_still_writes_its_files(tmp_path: Path) -> None:
+    # `floe compile ... >&-`: Python starts with sys.stdout None; the outputs still get written
+    (tmp_path / "manifest.yaml").write_text("version: 1\ncompute:\n  approved: [duckdb]\n")
+    (tmp_path / "floe.yaml").write_text(
+        "name: shop\nplatform: manifest.yaml\ntransforms:\n  - {name: m, path: models/m}\n"
+    )
+    product = str(tmp_path / "floe.yaml")
+    code = f"import sys\nfrom floe_hooks.cli import run\nsys.argv = ['floe', 'compile', {product!r}]\nrun()\n"
+    result = _python(code, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "shop:" in (tmp_path / "target" / "floe" / "profiles.yml").read_text()
