@@ -18,7 +18,6 @@ from typing import Any, TypeVar, cast, get_args, get_origin
 import attrs
 import cattrs
 import cattrs.gen
-from cattrs.cols import list_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     BaseValidationError,
@@ -72,17 +71,27 @@ def _is_sequence(t: Any) -> bool:
 
 def _sequence_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     (item_type, *_) = get_args(t) or (Any,)
-    as_list = list[item_type]  # type: ignore[valid-type]
-    inner = list_structure_factory(as_list, converter)
+    structure_item = converter.get_structure_hook(item_type)
     immutable = get_origin(t) in (tuple, collections.abc.Sequence)
 
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"expected a list, got {_type_name(value)}")
-        items = inner(value, as_list)
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(structure_item(item, item_type))
+            except Exception as exc:  # the first bad item is the error: 250,000 bad ones cost no more
+                raise cattrs.IterableValidationError("list", [_at(exc, index, item_type)], t) from None
         return tuple(items) if immutable else items
 
     return hook
+
+
+def _at(exc: Exception, where: Any, item_type: Any) -> Exception:
+    """``exc``, noted (as cattrs notes it) as raised by the item at ``where``."""
+    exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(str(where), where, item_type)]
+    return exc
 
 
 _converter.register_structure_hook_factory(_is_sequence, _sequence_factory)
@@ -101,18 +110,11 @@ def _mapping_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any]
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a mapping, got {_type_name(value)}")
         out = {}
-        errors = []
         for key, item in value.items():
             try:
                 out[structure_key(key, key_type)] = structure_value(item, value_type)
-            except Exception as exc:  # collect with the key as path, like cattrs does
-                exc.__notes__ = [
-                    *getattr(exc, "__notes__", []),
-                    IterableValidationNote(str(key), key, value_type),
-                ]
-                errors.append(exc)
-        if errors:
-            raise cattrs.IterableValidationError("mapping", errors, t)
+            except Exception as exc:  # the first bad entry is the error, with its key as path
+                raise cattrs.IterableValidationError("mapping", [_at(exc, key, value_type)], t) from None
         return out
 
     return hook

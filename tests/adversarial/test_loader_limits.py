@@ -232,6 +232,22 @@ SHAPES: dict[str, Shape] = {
         "unknown key 'x'",
         exact=False,
     ),
+    # read, then refused by validation, which stops at the first bad item of a list
+    "just-under-the-limit-transforms-of-empty-mappings": Shape(
+        "floe.yaml",
+        lambda: _items(_PRODUCT_HEAD, "{}", MAX_NODES - 10),
+        "floe: error: floe.yaml: transforms[0].name: required field is missing",
+    ),
+    "just-under-the-limit-transforms-of-strings": Shape(
+        "floe.yaml",
+        lambda: _items(_PRODUCT_HEAD, "a", MAX_NODES - 10),
+        "floe: error: floe.yaml: transforms[0]: expected a mapping, got a string",
+    ),
+    "just-under-the-limit-transforms-of-aliases": Shape(
+        "floe.yaml",
+        lambda: _items(_PRODUCT_HEAD + "&t {},", "*t", MAX_NODES - 11),
+        "floe: error: floe.yaml: transforms[0].name: required field is missing",
+    ),
     "just-under-the-limit-dates": Shape(
         "manifest.yaml",
         lambda: _fill(DEFAULT_MANIFEST + "x: [", "2001-12-14"),
