@@ -547,28 +547,30 @@ class PluginManager:
                 remember(value)  # whatever the plugin echoes of it is masked from here on
         kwargs["compute"] = _isolated(compute)
         watched = hook not in _SELF_TIMED_HOOKS
+        ident = threading.get_ident()
         with telemetry.hook_call(hook, compute, owner) as call:
+            # what _plugin_code() does, inline: this is the per-call hot path
+            if sys.stdout is not None and not isinstance(sys.stdout, _PluginStdout):
+                sys.stdout = _PluginStdout(sys.stdout)
+            token = _in_plugin.set(True)
+            if watched:
+                _in_flight[ident] = (hook, owner, time.monotonic())
             try:
-                with _plugin_code():
-                    if watched:
-                        ident = threading.get_ident()
-                        _in_flight[ident] = (hook, owner, time.monotonic())
-                        try:
-                            result = caller(**kwargs)
-                        finally:
-                            with _deadline_lock:
-                                del _in_flight[ident]
-                                given_up = ident in _abandoned
-                            if given_up:  # past its deadline: the caller stopped waiting
-                                raise _Abandoned
-                    else:
-                        result = caller(**kwargs)
+                result = caller(**kwargs)
             except FloeError:
                 raise
             except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
                 from floe_hooks._redact import redact
 
                 raise owner.error(PluginError, f"{hook} raised {redact(_one_line(exc))}") from exc
+            finally:
+                _in_plugin.reset(token)
+                if watched:
+                    with _deadline_lock:
+                        del _in_flight[ident]
+                        given_up = ident in _abandoned
+                    if given_up:  # past its deadline: the caller stopped waiting for this thread
+                        raise _Abandoned  # whatever the call did, nobody wants it now
             call.returned(result)
             return result
 
@@ -594,7 +596,7 @@ def _isolated(compute: ComputeConfig) -> ComputeConfig:
         with contextlib.suppress(TypeError):  # not weakly referenceable: plan again next call
             weakref.finalize(compute, _copy_plans.pop, id(compute), None)
             _copy_plans[id(compute)] = plan
-    twin = copy.copy(compute)
+    twin: ComputeConfig = _shallow_copy(compute)
     object.__setattr__(twin, "credentials", dict(compute.credentials))
     if plan is not _no_copy:
         with contextlib.suppress(Exception):  # an uncopyable config is handed over as it is
@@ -607,6 +609,41 @@ def _no_copy(value: Any) -> Any:
 
 
 _copy_plans: dict[int, Callable[[Any], Any]] = {}
+_copiers: dict[type, Callable[[Any], Any]] = {}
+
+
+def _shallow_copy(obj: Any) -> Any:
+    """``copy.copy(obj)``, about 3x faster for the slotted attrs classes models are."""
+    cls = type(obj)
+    copier = _copiers.get(cls)
+    if copier is None:
+        copier = _copiers[cls] = _copier(cls)
+    return copier(obj)
+
+
+def _copier(cls: type) -> Callable[[Any], Any]:
+    """A function copying ``cls`` instances slot by slot (``copy.copy`` unless slotted attrs).
+
+    ``copy.copy`` goes through ``__reduce_ex__`` and a state dict; for a slotted attrs
+    class this reads and writes each slot through its descriptor instead, in one
+    generated function (what attrs itself does for ``__init__``), with no ``__init__``,
+    validators or converters run: the copy equals the original.
+    """
+    if not attrs.has(cls) or "__slots__" not in cls.__dict__ or getattr(cls, "__copy__", None):
+        return copy.copy
+    descriptors: list[Any] = [cls.__dict__.get(field.name) for field in attrs.fields(cls)]
+    if not all(hasattr(d, "__set__") and hasattr(d, "__get__") for d in descriptors):
+        return copy.copy
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = ["def copy_slots(obj):", "    twin = new(cls)"]
+    for index, descriptor in enumerate(descriptors):
+        namespace[f"get{index}"], namespace[f"set{index}"] = descriptor.__get__, descriptor.__set__
+        lines.append(f"    set{index}(twin, get{index}(obj))")
+    lines.append("    return twin")
+    exec("\n".join(lines), namespace)  # generated from indices only, like attrs does
+    return namespace["copy_slots"]  # type: ignore[no-any-return]
+
+
 _ATOMS = (str, int, float, bool, type(None), bytes, type)
 
 
@@ -640,7 +677,7 @@ def _copy_plan(value: Any) -> Callable[[Any], Any] | None:
             return None
 
         def copy_fields(obj: Any) -> Any:
-            twin = copy.copy(obj)
+            twin = _shallow_copy(obj)
             for name, plan in fields:
                 object.__setattr__(twin, name, plan(getattr(obj, name)))
             return twin
