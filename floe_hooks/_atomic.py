@@ -317,7 +317,7 @@ def _link_names(out: Path, staged: Mapping[str, bytes]) -> None:
     data_dir = out / GENERATIONS
     live = _current(data_dir)
     shown: dict[str, tuple[bytes, int]] = {}
-    names = set(staged) | (set(os.listdir(data_dir / live)) if live else set())
+    names = set(staged) | set(_listdir(data_dir / live) if live else ())
     for name in sorted(names):
         try:
             with open(out / name, "rb") as handle:  # what a reader of DIR/<name> gets now
@@ -332,6 +332,13 @@ def _link_names(out: Path, staged: Mapping[str, bytes]) -> None:
         raise
     for name in todo:
         _replace_with_link(out / name, _link_target(name))
+
+
+def _listdir(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:  # gone (removed by hand), or not a folder: nothing to carry over
+        return []
 
 
 def _readlink(path: Path) -> str | None:

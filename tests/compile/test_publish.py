@@ -103,3 +103,17 @@ def test_names_must_be_plain_file_names(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match="not a plain file name"):
         publish_files(tmp_path, {name: "x"})
     assert os.listdir(tmp_path) == []
+
+
+def test_a_live_generation_removed_by_hand_does_not_stop_the_next_publish(tmp_path: Path) -> None:
+    publish_files(tmp_path, {"a.txt": "one"})
+    live = published_folder(tmp_path)
+    assert live is not None
+    for name in os.listdir(live):
+        os.unlink(live / name)
+    os.rmdir(live)  # `current` now dangles
+    (tmp_path / "a.txt").unlink()
+    (tmp_path / "a.txt").write_text("by hand")  # and a regular file to take over
+    publish_files(tmp_path, {"a.txt": "two"})
+    assert shown(tmp_path) == {"a.txt": b"two"}
+    assert (tmp_path / "a.txt").is_symlink()
