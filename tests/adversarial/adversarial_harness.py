@@ -113,17 +113,21 @@ def run_case(
     """Prepare and run ``case`` in ``workdir``; return the process and the output folder before."""
     args = prepare(case, workdir)
     before = snapshot(workdir / "target")
-    process = subprocess.run(
+    return run_floe(args, workdir, timeout=30), before
+
+
+def run_floe(args: list[str], workdir: Path, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """The real ``floe`` command with ``args`` in ``workdir``, its output captured as text."""
+    return subprocess.run(
         [*floe_command(), *args],
         cwd=workdir,
         env=environment(),
         capture_output=True,
         text=True,
         errors="replace",
-        timeout=30,
+        timeout=timeout,
         check=False,
     )
-    return process, before
 
 
 class Site:

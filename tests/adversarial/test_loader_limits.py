@@ -21,8 +21,7 @@ from adversarial_harness import (
     DEFAULT_MANIFEST,
     DEFAULT_PRODUCT,
     EXISTING_OUTPUTS,
-    environment,
-    floe_command,
+    run_floe,
     snapshot,
 )
 
@@ -284,16 +283,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
         workdir = root / name
         args = lay_out(SHAPES[name], workdir)
         before = snapshot(workdir / "target")
-        process = subprocess.run(
-            [*floe_command(), *args],
-            cwd=workdir,
-            env=environment(),
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=60,
-            check=False,
-        )
+        process = run_floe(args, workdir, timeout=60)
         (workdir / SHAPES[name].file).unlink()  # 2 MiB each: not kept after the run
         return name, (process, before, snapshot(workdir / "target"))
 
