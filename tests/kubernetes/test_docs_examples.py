@@ -28,7 +28,7 @@ def test_the_quickstart_readme_shows_the_real_output(
     shutil.copytree(QUICKSTART, tmp_path / "qs", ignore=shutil.ignore_patterns("target", "*.duckdb*", "logs"))
     monkeypatch.chdir(tmp_path / "qs")
     lines = _console_block((QUICKSTART / "README.md").read_text(), "## 4. Kubernetes")
-    assert lines[0] == "$ floe k8s floe.yaml --env prod"
+    assert lines[0] == "$ floe k8s floe.yaml --env prod --allow-pod-local"
     assert main(lines[0].split()[2:]) == 0
     assert capsys.readouterr().out.splitlines() == lines[1:]
 
@@ -37,3 +37,31 @@ def test_docs_name_the_real_mount_paths() -> None:
     text = (ROOT / "docs" / "kubernetes.md").read_text()
     assert f"`{PROFILES_DIR}`" in text
     assert f"emptyDir` at `{SCRATCH_DIR}`" in text
+
+
+def test_the_quickstart_readme_shows_the_real_refusal_and_a_fix_that_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import textwrap
+
+    import yaml
+
+    shutil.copytree(QUICKSTART, tmp_path / "qs", ignore=shutil.ignore_patterns("target", "*.duckdb*", "logs"))
+    monkeypatch.chdir(tmp_path / "qs")
+    readme = (QUICKSTART / "README.md").read_text().split("## 4. Kubernetes", 1)[1]
+    shown = re.search(r"\n```\n(floe: error: .*?)\.\.\.\n```", readme, re.S)
+    assert shown
+    assert main(["k8s", "floe.yaml", "--env", "prod"]) == 2
+    assert capsys.readouterr().err.startswith(shown[1])
+
+    fix = re.search(r"For a real cluster.*?```yaml\n(.*?)```", readme, re.S)
+    assert fix
+    overlay = yaml.safe_load(textwrap.dedent(fix[1]))["prod"]
+    manifest = yaml.safe_load(Path("manifest.yaml").read_text())
+    prod = manifest["environments"]["prod"]
+    prod["kubernetes"] = overlay["kubernetes"]
+    for name, settings in overlay["compute"].items():
+        prod["compute"][name].setdefault("config", {}).update(settings["config"])
+    Path("manifest.yaml").write_text(yaml.safe_dump(manifest))
+    assert main(["k8s", "floe.yaml", "--env", "prod"]) == 0
+    assert capsys.readouterr().err == ""
