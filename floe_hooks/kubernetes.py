@@ -498,15 +498,32 @@ def _duckdb_files(compute: CompiledCompute) -> list[tuple[str, str]]:
             "sqlite",
         ):
             candidates.append((f"config.attach[{index}].path", attached.get("path")))
-    files: list[tuple[str, str]] = []
-    for field, path in candidates:
-        if not isinstance(path, str):
-            continue
-        bare = path[len("ducklake:") :] if path.startswith("ducklake:") else path
-        if bare == ":memory:" or "://" in bare or bare.startswith(_REMOTE_PREFIXES) or "=" in bare:
-            continue
-        files.append((field, path))
-    return files
+    return [(field, path) for field, path in candidates if isinstance(path, str) and _local_file(path)]
+
+
+def _local_file(path: str) -> bool:
+    """Whether a database path names a file on the local disk (not memory, a URL or a server)."""
+    bare = path[len("ducklake:") :] if path.startswith("ducklake:") else path
+    return bool(bare) and not (
+        bare == ":memory:" or "://" in bare or bare.startswith(_REMOTE_PREFIXES) or "=" in bare
+    )
+
+
+def _catalog_files(value: Any, path: str) -> list[tuple[str, str]]:
+    """``(field path, file)`` of every ``path``/``*_path`` field of a catalog that names a local file."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if isinstance(key, str) and (key == "path" or key.endswith("_path")) and isinstance(item, str):
+                if _local_file(item):
+                    found.append((where, item))
+            else:
+                found.extend(_catalog_files(item, where))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(_catalog_files(item, f"{path}[{index}]"))
+    return found
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -551,8 +568,9 @@ def _check_cluster(render: _Render, allow_pod_local: bool) -> list[ConfigError]:
                 f"compute.approved[name={compute.name}].{where}",
             )
     catalog = getattr(render.compiled.product.manifest, "catalog", None)
-    if catalog is not None:
-        for where, host in _loopback_fields(unstructure(catalog), "catalog"):
+    catalog_data = unstructure(catalog) if catalog is not None else None
+    if catalog_data is not None:
+        for where, host in _loopback_fields(catalog_data, "catalog"):
             raise render.error(
                 f"{host!r} is a loopback address: in a pod it is the pod itself, "
                 "not the machine floe ran on; "
@@ -560,27 +578,44 @@ def _check_cluster(render: _Render, allow_pod_local: bool) -> list[ConfigError]:
                 where,
             )
     warnings: list[ConfigError] = []
-    if len(render.plan) < 2 or catalog is not None:
+    if len(render.plan) < 2:
         return warnings
-    for compute in used:
-        for field, path in _duckdb_files(compute):
-            if volume is not None and _inside(path, volume.mount_path):
-                continue
-            where = (
-                f"is not under the shared volume's mount_path {volume.mount_path}"
-                if volume is not None
-                else "is on the pod's own disk"
-            )
-            problem = render.error(
-                f"compute {compute.name!r}: the DuckDB file {path!r} {where}: "
-                f"the plan's {len(render.plan)} steps "
-                "run in separate pods, and no other pod sees it; put it under kubernetes.shared_volume's "
-                "mount_path or exchange data through a catalog (--allow-pod-local accepts this)",
+    # Data crosses steps through the catalog when there is one, else through the computes' files.
+    if catalog_data is not None:
+        files = [
+            (where, path, "the catalog's path") for where, path in _catalog_files(catalog_data, "catalog")
+        ]
+        remedy = (
+            "keep the catalog's data and metadata where every pod reaches them (object storage, a "
+            "database server) or under kubernetes.shared_volume's mount_path"
+        )
+    else:
+        files = [
+            (
                 f"compute.approved[name={compute.name}].{field}",
+                path,
+                f"compute {compute.name!r}: the DuckDB file",
             )
-            if not allow_pod_local:
-                raise problem
-            warnings.append(problem)
+            for compute in used
+            for field, path in _duckdb_files(compute)
+        ]
+        remedy = "put it under kubernetes.shared_volume's mount_path or exchange data through a catalog"
+    for where, path, what in files:
+        if volume is not None and _inside(path, volume.mount_path):
+            continue
+        place = (
+            f"is not under the shared volume's mount_path {volume.mount_path}"
+            if volume is not None
+            else "is on the pod's own disk"
+        )
+        problem = render.error(
+            f"{what} {path!r} {place}: the plan's {len(render.plan)} steps run in separate pods, and no "
+            f"other pod sees it; {remedy} (--allow-pod-local accepts this)",
+            where,
+        )
+        if not allow_pod_local:
+            raise problem
+        warnings.append(problem)
     return warnings
 
 
@@ -595,9 +630,11 @@ def check_cluster(compiled: CompiledProject, *, allow_pod_local: bool = False) -
     - a host, endpoint or URL of a compute the plan uses, or of the manifest's catalog, on
       loopback (``localhost``, ``127.0.0.0/8``, ``::1``, or ``0.0.0.0``): inside a pod it
       is the pod itself;
-    - in a plan of several steps without a catalog, a DuckDB database file (``config.path``
-      or an attached file) outside the shared volume: each step's pod has its own disk, so
-      no later step would see it. With ``allow_pod_local=True`` these are returned instead.
+    - in a plan of several steps, data that would cross pods through a pod's own disk: without
+      a catalog, a DuckDB database file (``config.path`` or an attached file) outside the
+      shared volume; with one (``manifest.catalog``), a ``path``/``*_path`` of the catalog that
+      names a local file or folder outside it. With ``allow_pod_local=True`` these are
+      returned instead.
 
     The checks :func:`kubernetes_objects` makes as it builds (secrets, names, memory) come on top.
     """
@@ -744,6 +781,11 @@ def _task_template(render: _Render, entry: Mapping[str, Any], index: int, name: 
     }
     timeout = compute.compute.timeout_seconds
     if timeout is not None:
+        if not math.isfinite(timeout) or timeout > K8S_INT_MAX:
+            raise render.error(
+                f"{timeout} is more than a task's activeDeadlineSeconds can be (at most {K8S_INT_MAX})",
+                f"compute.approved[name={compute.name}].timeout_seconds",
+            )
         template["activeDeadlineSeconds"] = str(max(1, math.ceil(timeout)))
     return template
 

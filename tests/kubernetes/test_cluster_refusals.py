@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import yaml
 
 from floe_hooks.cli import main
+from floe_hooks.errors import ConfigError
 from floe_hooks.kubernetes import K8S_INT_MAX, check_cluster, kubernetes_objects
 
 from .conftest import TWO_TRANSFORMS, K8sProject, two_computes
@@ -258,8 +260,6 @@ def test_the_shared_volume_is_checked_when_the_manifest_is_read(
 
 
 def test_needs_naming_no_earlier_step_are_refused(project: K8sProject) -> None:
-    from floe_hooks.errors import ConfigError
-
     from .conftest import with_needs
 
     project.write(
@@ -272,3 +272,87 @@ def test_needs_naming_no_earlier_step_are_refused(project: K8sProject) -> None:
         "compiled_artifacts.json: run_plan[0].needs: step 'lake' needs 'warehouse', which runs only "
         "after it in the plan"
     )
+
+
+@attrs.frozen
+class CatalogStandIn:
+    """The shape design.md gives the manifest's ``catalog:`` (until the lakehouse catalog is merged)."""
+
+    name: str
+    type: str
+    metadata: dict[str, Any]
+    data_path: str
+
+
+class _ManifestWithCatalog:
+    def __init__(self, manifest: Any, catalog: CatalogStandIn) -> None:
+        self._manifest = manifest
+        self.catalog = catalog
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._manifest, name)
+
+
+def _with_catalog(compiled: Any, **fields: Any) -> Any:
+    catalog = CatalogStandIn(
+        **{
+            "name": "lake",
+            "type": "ducklake",
+            "metadata": {"type": "postgres", "host": "lake-db", "port": 5432},
+            "data_path": "s3://bucket/lake/",
+            **fields,
+        }
+    )
+    manifest = _ManifestWithCatalog(compiled.product.manifest, catalog)
+    return attrs.evolve(compiled, product=attrs.evolve(compiled.product, manifest=manifest))
+
+
+def test_a_shared_catalog_carries_the_data_between_pods(project: K8sProject) -> None:
+    project.write(QUICKSTART_LIKE, QUICKSTART_TRANSFORMS)
+    compiled = _with_catalog(project.compile())
+    assert check_cluster(compiled) == []  # the computes' own files are scratch: tables go to the catalog
+    assert kubernetes_objects(compiled, output="workflow")
+
+
+def test_a_catalog_endpoint_on_loopback_is_refused(project: K8sProject) -> None:
+    project.write(QUICKSTART_LIKE, QUICKSTART_TRANSFORMS)
+    compiled = _with_catalog(project.compile(), metadata={"type": "postgres", "host": "127.0.0.1"})
+    with pytest.raises(ConfigError) as caught:
+        check_cluster(compiled, allow_pod_local=True)
+    assert str(caught.value) == (
+        "manifest.yaml: catalog.metadata.host: '127.0.0.1' is a loopback address: in a pod it is the pod "
+        "itself, not the machine floe ran on; use the catalog's address as the cluster reaches it"
+    )
+    compiled = _with_catalog(project.compile(), data_path="http://localhost:9000/lake/")
+    with pytest.raises(ConfigError, match=r"^manifest.yaml: catalog.data_path: 'localhost' is a loopback"):
+        check_cluster(compiled)
+
+
+def test_a_catalog_kept_on_the_pods_own_disk_is_refused(project: K8sProject) -> None:
+    project.write(QUICKSTART_LIKE, QUICKSTART_TRANSFORMS)
+    compiled = _with_catalog(project.compile(), data_path="lake_files/")
+    with pytest.raises(ConfigError) as caught:
+        check_cluster(compiled)
+    assert str(caught.value) == (
+        "manifest.yaml: catalog.data_path: the catalog's path 'lake_files/' is on the pod's own disk: the "
+        "plan's 2 steps run in separate pods, and no other pod sees it; keep the catalog's data and metadata "
+        "where every pod reaches them (object storage, a database server) or under "
+        "kubernetes.shared_volume's mount_path (--allow-pod-local accepts this)"
+    )
+    assert [str(w).split(":")[1] for w in check_cluster(compiled, allow_pod_local=True)] == [
+        " catalog.data_path"
+    ]
+
+
+def test_a_timeout_no_deadline_can_hold_is_refused(project: K8sProject) -> None:
+    manifest = two_computes()
+    manifest["compute"]["approved"][1]["timeout_seconds"] = 3e9
+    project.write(manifest, TWO_TRANSFORMS)
+    compiled = project.compile()
+    with pytest.raises(ConfigError) as caught:
+        kubernetes_objects(compiled, output="workflow")
+    assert str(caught.value) == (
+        "manifest.yaml: compute.approved[name=warehouse].timeout_seconds: 3000000000.0 is more than a "
+        "task's activeDeadlineSeconds can be (at most 2147483647)"
+    )
+    assert kubernetes_objects(compiled, output="jobs")  # Jobs have no deadline
