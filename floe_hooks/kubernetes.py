@@ -693,7 +693,9 @@ def _volumes(render: _Render, configmap: str) -> list[dict[str, Any]]:
     return volumes
 
 
-_POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+def _pod_security() -> dict[str, Any]:
+    """The restricted Pod Security Standard's pod context, fresh each time (YAML aliases shared dicts)."""
+    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def _step_metadata(
@@ -729,7 +731,7 @@ def _job(
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
-        "securityContext": dict(_POD_SECURITY),
+        "securityContext": _pod_security(),
         "containers": [_container(render, compute, entry["command"])],
         "volumes": _volumes(render, configmap),
     }
@@ -809,7 +811,7 @@ def _workflow(render: _Render, base: str, configmap: str, template: bool) -> dic
             "labels": render.metadata_labels("dbt-run", base),
             "annotations": dict(render.annotations),
         },
-        "securityContext": dict(_POD_SECURITY),
+        "securityContext": _pod_security(),
         "volumes": _volumes(render, configmap),
         "templates": [
             {"name": DAG_TEMPLATE, "dag": {"failFast": False, "tasks": dag_tasks}},

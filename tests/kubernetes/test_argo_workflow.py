@@ -275,6 +275,7 @@ def test_output_is_byte_identical(compiled_three: Any) -> None:
     for output in ("workflow", "workflow-template", "jobs"):
         first = render_kubernetes(compiled_three, output=output)
         assert first == render_kubernetes(compiled_three, output=output)
+        assert "&id0" not in first  # no YAML anchors: every object reads on its own
         from floe_hooks.kubernetes import dump_objects
 
         objects = kubernetes_objects(compiled_three, output=output)
