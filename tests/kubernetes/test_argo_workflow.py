@@ -350,3 +350,34 @@ def test_a_revisited_compute_gets_a_task_per_visit(project: K8sProject) -> None:
         "raw-step4": ("mart",),
     }
     validate_argo(_workflow(kubernetes_objects(needs, output="workflow")))
+
+
+def test_the_module_examples_hold() -> None:
+    import doctest
+
+    import floe_hooks.kubernetes
+
+    failed, tried = doctest.testmod(floe_hooks.kubernetes)
+    assert (failed, tried > 0) == (0, True)
+
+
+def test_what_argos_controller_checks_beyond_the_schema(project: K8sProject) -> None:
+    """Names Argo accepts, unique; the entrypoint and every task's template exist; the DAG is acyclic."""
+    import graphlib
+    import re
+
+    transforms = (*THREE_TRANSFORMS, {"name": "exports", "path": "models/exports", "compute": "raw"})
+    project.write(three_steps(), transforms)
+    for compiled in (project.compile(), with_needs(project.compile(), {"mart": ["raw"]})):
+        for output in ("workflow", "workflow-template"):
+            spec = _workflow(kubernetes_objects(compiled, output=output))["spec"]
+            names = [t["name"] for t in spec["templates"]]
+            assert len(names) == len(set(names))
+            assert spec["entrypoint"] in names
+            graph = _dag(_workflow(kubernetes_objects(compiled, output=output)))
+            for name in (*names, *graph):
+                assert re.fullmatch(r"[a-zA-Z0-9][-a-zA-Z0-9]*", name)
+                assert len(name) <= 63
+            assert set(graph) <= set(names)
+            assert all(set(upstream) <= set(graph) for upstream in graph.values())
+            list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
