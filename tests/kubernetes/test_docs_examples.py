@@ -65,3 +65,63 @@ def test_the_quickstart_readme_shows_the_real_refusal_and_a_fix_that_passes(
     Path("manifest.yaml").write_text(yaml.safe_dump(manifest))
     assert main(["k8s", "floe.yaml", "--env", "prod"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_docs_show_the_real_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each message of the refusal table is what check_cluster says (after `floe: error: file: field: `)."""
+    import yaml
+
+    from floe_hooks import PluginManager, compile_product, load_product
+    from floe_hooks.errors import ConfigError
+    from floe_hooks.kubernetes import check_cluster
+
+    text = (ROOT / "docs" / "kubernetes.md").read_text()
+    monkeypatch.chdir(tmp_path)
+    pm = PluginManager(strict=False)
+    cases = {
+        "pod-local": (
+            [
+                {"name": "ingest", "type": "duckdb", "config": {"path": "ingest.duckdb"}},
+                {"name": "w", "type": "duckdb"},
+            ],
+            {},
+        ),
+        "loopback": (
+            [
+                {"name": "ingest", "type": "duckdb"},
+                {
+                    "name": "w",
+                    "type": "duckdb",
+                    "config": {"attach": [{"path": "host=127.0.0.1", "type": "postgres"}]},
+                },
+            ],
+            {},
+        ),
+        "integer": (
+            [{"name": "ingest", "type": "duckdb"}, {"name": "w", "type": "duckdb"}],
+            {"backoff_limit": 2**31},
+        ),
+        "volume": (
+            [{"name": "ingest", "type": "duckdb"}, {"name": "w", "type": "duckdb"}],
+            {"shared_volume": {"claim_name": "x", "mount_path": "/tmp"}},
+        ),
+    }
+    for computes, kubernetes in cases.values():
+        manifest = {"version": 1, "compute": {"default": "w", "approved": computes}, "kubernetes": kubernetes}
+        Path("manifest.yaml").write_text(yaml.safe_dump(manifest))
+        product = {
+            "name": "p",
+            "platform": "manifest.yaml",
+            "transforms": [
+                {"name": "a", "path": "models/a", "compute": "ingest"},
+                {"name": "b", "path": "models/b"},
+            ],
+        }
+        Path("floe.yaml").write_text(yaml.safe_dump(product))
+        compiled = compile_product(load_product("floe.yaml", manager=pm), manager=pm)
+        with pytest.raises(ConfigError) as caught:
+            check_cluster(compiled)
+        message = caught.value.message
+        shown = re.sub(r"compute '(ingest|w)'", "compute 'X'", message).replace("'127.0.0.1'", "'X'")
+        table = re.sub(r"compute '(ingest|pg)'", "compute 'X'", text).replace("'127.0.0.1'", "'X'")
+        assert f"`{shown}`" in table, message
