@@ -1,31 +1,39 @@
-"""Kubernetes output: every compute's dbt run as a ``batch/v1`` Job, profiles.yml as a ConfigMap.
+"""Cluster output: the run plan as an Argo Workflows DAG or as ordered ``batch/v1`` Jobs.
 
 ::
 
     compiled = compile_product(load_product("floe.yaml", env="prod"))
-    objects = kubernetes_objects(compiled)          # plain dicts: a ConfigMap, a Job per plan step
-    text = render_kubernetes(compiled)              # multi-document YAML, byte for byte deterministic
-    write_kubernetes(compiled, "target/floe/k8s")   # DIR/kubernetes.yaml, written atomically
+    objects = kubernetes_objects(compiled, output="workflow")   # plain dicts: ConfigMap, Workflow
+    text = render_kubernetes(compiled, output="workflow")       # multi-document YAML, deterministic
+    write_kubernetes(compiled, "target/floe/k8s", output="jobs")  # DIR/kubernetes.yaml, atomically
 
-What is emitted, per product (and environment):
+Three outputs (``output=``), each preceded by a ``ConfigMap`` holding the compiled
+``profiles.yml``:
 
-- one ``ConfigMap`` holding the compiled ``profiles.yml`` (every approved compute's dbt output);
-- one ``Job`` per step of the run plan, that is one per compute the plan uses (a plan that
-  comes back to a compute, ``a, b, a``, gets one Job per visit, so the order stays expressible),
-  running ``dbt run --profile <product> --target <compute> --select <its transforms>`` in the
-  manifest's image, with the plugin's :class:`~floe_hooks.ResourceSpec` as the container's requests and
-  limits, the ConfigMap mounted at :data:`PROFILES_DIR` (``DBT_PROFILES_DIR``), and every secret
-  the compute needs as an ``env`` entry taken from a Kubernetes Secret (``secretKeyRef``).
+- ``"workflow"``: one ``argoproj.io/v1alpha1`` ``Workflow`` whose DAG has one task per
+  run-plan step and ``dependencies`` exactly the step graph (:func:`step_dependencies`), so
+  independent steps run side by side, a failed step stops its dependents, and each task
+  retries with backoff (``kubernetes.backoff_limit`` retries) under the compute's
+  ``timeout_seconds`` as ``activeDeadlineSeconds``;
+- ``"workflow-template"``: the same as a ``WorkflowTemplate`` a platform registers once;
+- ``"jobs"``: one ``Job`` per step, in an order the graph allows, each naming the Jobs it
+  must wait for in its ``floe.dev/after`` annotation.
+
+Every task or Job runs the same container: the manifest's image, the step's command as the
+compiled plan records it (``run_plan[i].command``), the plugin's
+:class:`~floe_hooks.ResourceSpec` as requests and limits, the ConfigMap mounted at
+:data:`PROFILES_DIR` (``DBT_PROFILES_DIR``), a scratch ``emptyDir`` at :data:`SCRATCH_DIR`,
+the manifest's shared volume if it declares one, every secret as an ``env`` entry taken from
+a Kubernetes Secret (``secretKeyRef``), and a security context that meets the *restricted*
+Pod Security Standard.
 
 Settings come from the manifest's ``kubernetes:`` block (:class:`~floe_hooks.KubernetesSettings`).
-A secret reference with only ``{env: VAR}`` cannot reach a pod: it is a :class:`ConfigError`
-naming the compute and field, and nothing is written. No secret value ever appears: profiles
-hold ``env_var()`` templates and Jobs hold references.
-
-Jobs carry a ``floe.dev/step`` label (1, 2, ...) and a ``floe.dev/after`` annotation naming
-the Job of the previous step: ``kubectl apply -f`` starts every Job at once, so when a later
-step reads what an earlier one wrote, apply them step by step (``-l floe.dev/step=1``, wait,
-then the next; ``docs/kubernetes.md``).
+Output that could not run on a cluster is refused with a located :class:`ConfigError`
+(:func:`check_cluster`): a secret reference with only ``{env: VAR}``; a host or endpoint on
+loopback; an integer Kubernetes rejects; and, for a plan of several steps, a DuckDB file on
+the pod's own disk when no catalog or shared volume carries data between the pods (a
+warning instead with ``allow_pod_local=True``). No secret value ever appears: profiles hold
+``env_var()`` templates and pods hold references.
 
 Names are DNS-1123 labels: ``<product>[-<env>]-<compute>`` lowercased with ``_`` turned into
 ``-``; a name that needs any other change, or is longer than 63 characters, is cut and ends
@@ -40,6 +48,7 @@ from __future__ import annotations
 import collections
 import functools
 import hashlib
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -48,8 +57,10 @@ from typing import TYPE_CHECKING, Any
 
 from floe_hooks.errors import ConfigError
 
+ARTIFACTS_FILE = "compiled_artifacts.json"  # where run_plan and graph come from (floe_hooks.compile)
+
 if TYPE_CHECKING:
-    from floe_hooks.compile import CompiledCompute, CompiledProject, RunStep
+    from floe_hooks.compile import CompiledCompute, CompiledProject
     from floe_hooks.manifest import KubernetesSettings
 
 __all__ = [
@@ -58,6 +69,15 @@ __all__ = [
     "SCRATCH_DIR",
     "CONTAINER_NAME",
     "MANIFEST_FILE",
+    "OUTPUTS",
+    "K8S_INT_MAX",
+    "SHARED_VOLUME",
+    "DAG_TEMPLATE",
+    "RETRY_BACKOFF",
+    "step_names",
+    "step_dependencies",
+    "check_cluster",
+    "default_output",
     "kubernetes_objects",
     "render_kubernetes",
     "dump_objects",
@@ -77,6 +97,16 @@ SCRATCH_DIR = "/tmp"
 CONTAINER_NAME = "dbt"
 #: The file :func:`write_kubernetes` writes.
 MANIFEST_FILE = "kubernetes.yaml"
+#: What :func:`kubernetes_objects` can emit besides the ConfigMap.
+OUTPUTS = ("workflow", "workflow-template", "jobs")
+#: The largest value of a Kubernetes ``int32`` field (``backoffLimit``, ``ttlSecondsAfterFinished``).
+K8S_INT_MAX = 2**31 - 1
+#: The volume name of the manifest's ``kubernetes.shared_volume`` in every pod.
+SHARED_VOLUME = "shared"
+#: The Workflow's entrypoint: the DAG template.
+DAG_TEMPLATE = "plan"
+#: Argo's wait between attempts of a failed task: 30 s, doubling, at most 10 min.
+RETRY_BACKOFF = {"duration": "30s", "factor": "2", "cap": "10m"}
 
 _PROFILES_KEY = "profiles.yml"
 _CONFIGMAP_LIMIT = 1024 * 1024  # Kubernetes refuses a ConfigMap over 1 MiB
@@ -96,11 +126,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_LEN]
 
 
-def dns_label(*parts: str) -> str:
+def dns_label(*parts: str, limit: int = _MAX_LABEL) -> str:
     """A DNS-1123 label (an object name) for ``parts`` joined with ``-``, deterministically.
 
     Lowercase, with ``_`` turned into ``-``, when that alone makes a valid label of at most
-    63 characters; otherwise every other character is replaced, the result is cut, and it
+    ``limit`` (63) characters; otherwise every other character is replaced, the result is cut, and it
     ends with ``-`` and eight hex digits of the SHA-256 of the joined original, so two
     different inputs keep different names.
 
@@ -111,10 +141,10 @@ def dns_label(*parts: str) -> str:
     """
     raw = "-".join(parts)
     simple = raw.replace("_", "-")
-    if len(simple) <= _MAX_LABEL and _DNS_LABEL.fullmatch(simple):
+    if len(simple) <= limit and _DNS_LABEL.fullmatch(simple):
         return simple
     cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", simple.lower())).strip("-")
-    head = cleaned[: _MAX_LABEL - _HASH_LEN - 1].rstrip("-")
+    head = cleaned[: limit - _HASH_LEN - 1].rstrip("-")
     return f"{head}-{_digest(raw)}" if head else _digest(raw)
 
 
@@ -183,6 +213,11 @@ class _Render:
             self.labels[f"{LABEL_PREFIX}/environment"] = label_value(product.environment)
             self.annotations[f"{LABEL_PREFIX}/environment"] = product.environment
         self.extra = self._extra_labels()
+        self.plan: list[Mapping[str, Any]] = list(compiled.artifacts["run_plan"])
+        try:
+            self.dependencies = step_dependencies(self.plan, compiled.artifacts.get("graph"))
+        except ConfigError as exc:
+            raise exc.with_location(file=ARTIFACTS_FILE) from None
 
     def error(self, message: str, path: str | None = None) -> ConfigError:
         return ConfigError(message, file=self.file, path=path)
@@ -316,29 +351,303 @@ def _check_engine_memory(render: _Render, compute: CompiledCompute) -> None:
         )
 
 
-def _job(
-    render: _Render, step: RunStep, index: int, name: str, after: str | None, configmap: str
-) -> dict[str, Any]:
-    settings = render.settings
-    compute = render.computes[step.compute]
-    _check_engine_memory(render, compute)
-    labels = {
-        **render.metadata_labels("dbt-run", name),
-        f"{LABEL_PREFIX}/compute": label_value(compute.name),
-        f"{LABEL_PREFIX}/step": str(index),
-    }
-    annotations = {
-        **render.annotations,
-        f"{LABEL_PREFIX}/compute": compute.name,
-        f"{LABEL_PREFIX}/compute-type": compute.compute.type,
-        f"{LABEL_PREFIX}/transforms": ",".join(step.transforms),
-        f"{LABEL_PREFIX}/steps": str(len(render.compiled.run_plan)),
-    }
-    if after is not None:
-        annotations[f"{LABEL_PREFIX}/after"] = after
-    if compute.dbt_adapter:
-        annotations[f"{LABEL_PREFIX}/dbt-adapter"] = compute.dbt_adapter
+# --------------------------------------------------------------------------- the step graph
 
+
+def step_names(plan: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A unique name per run-plan step: its compute, or ``<compute>-step<N>`` on a revisit.
+
+    A plan that comes back to a compute (``a, b, a``) names each visit by its step number
+    (``a-step1``, ``b``, ``a-step3``); compute names hold no ``-``, so no name is taken twice.
+
+    :param plan: the ``run_plan`` entries of ``compiled_artifacts.json`` (``compute``, ``step``).
+    """
+    counts = collections.Counter(str(entry["compute"]) for entry in plan)
+    return [
+        str(entry["compute"])
+        if counts[str(entry["compute"])] == 1
+        else f"{entry['compute']}-step{entry.get('step', index)}"
+        for index, entry in enumerate(plan, 1)
+    ]
+
+
+def step_dependencies(
+    plan: Sequence[Mapping[str, Any]], graph: Mapping[str, Any] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The steps each step must wait for, keyed and valued by :func:`step_names`, in plan order.
+
+    The one rule every cluster output (Workflow and Jobs) follows:
+
+    - ``graph.source == "dbt"``: the edges are the steps' ``needs`` (compute names of upstream
+      steps, which ``floe run`` records from dbt's parsed manifest): a need names the latest
+      earlier step on that compute; a step without ``needs`` waits for nothing; a need on the
+      step's own compute is no edge;
+    - otherwise (no ``graph``, or ``source: transforms``): each step waits for the one before
+      it, in transform order, since without dbt's graph any step may read what an earlier
+      one wrote.
+
+    So no output can ever run a step before one it reads from.
+
+    >>> plan = [{"step": 1, "compute": "raw"}, {"step": 2, "compute": "audit"},
+    ...         {"step": 3, "compute": "mart", "needs": ["raw"]}]
+    >>> step_dependencies(plan)
+    {'raw': (), 'audit': ('raw',), 'mart': ('audit',)}
+    >>> step_dependencies(plan, {"source": "dbt"})
+    {'raw': (), 'audit': (), 'mart': ('raw',)}
+
+    :param plan: the ``run_plan`` entries of ``compiled_artifacts.json``.
+    :param graph: its top-level ``graph`` entry, if any.
+    :raises ConfigError: a need that is not a list of strings, that names no compute of an
+        earlier step (located at ``run_plan[i].needs``, without a file).
+    """
+    names = step_names(plan)
+    if not isinstance(graph, Mapping) or graph.get("source") != "dbt":
+        return {name: (names[index - 1],) if index else () for index, name in enumerate(names)}
+    out: dict[str, tuple[str, ...]] = {}
+    for index, entry in enumerate(plan):
+        where = f"run_plan[{index}].needs"
+        needs = entry.get("needs") or ()
+        if isinstance(needs, str) or not isinstance(needs, Sequence):
+            raise ConfigError("must be a list of compute names", path=where)
+        upstream: set[int] = set()
+        for need in needs:
+            if not isinstance(need, str):
+                raise ConfigError(f"{need!r} is not a compute name", path=where)
+            if need == entry["compute"]:
+                continue
+            earlier = [j for j in range(index) if plan[j]["compute"] == need]
+            if not earlier:
+                later = any(other["compute"] == need for other in plan[index + 1 :])
+                raise ConfigError(
+                    f"step {names[index]!r} needs {need!r}, "
+                    + ("which runs only after it in the plan" if later else "which is no step of the plan"),
+                    path=where,
+                )
+            upstream.add(earlier[-1])
+        out[names[index]] = tuple(names[j] for j in sorted(upstream))
+    return out
+
+
+# --------------------------------------------------------------------------- could it run there?
+
+
+_HOST_KEY = re.compile(r"(.*_)?(host|hostname|server|endpoint|uri|url|address)", re.IGNORECASE)
+_LIBPQ_HOST = re.compile(r"(?:^|[\s:])host=([^\s]+)")
+_REMOTE_PREFIXES = ("md:", "motherduck:", "postgres:", "postgresql:", "mysql:")
+
+
+def _host_of(value: str) -> str:
+    value = value.strip()
+    if "://" in value:
+        from urllib.parse import urlsplit
+
+        try:
+            return urlsplit(value).hostname or ""
+        except ValueError:
+            return ""
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") == 1:
+        return value.split(":", 1)[0]
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or address.is_unspecified or bool(mapped and mapped.is_loopback)
+
+
+def _loopback_fields(value: Any, path: str) -> list[tuple[str, str]]:
+    """``(field path, host)`` of every loopback host in plain data: host-like keys, URLs, libpq strings."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(item, str) and isinstance(key, str) and _HOST_KEY.fullmatch(key):
+                if _is_loopback(_host_of(item)):
+                    found.append((where, _host_of(item)))
+                continue
+            found.extend(_loopback_fields(item, where))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(_loopback_fields(item, f"{path}[{index}]"))
+    elif isinstance(value, str):
+        hosts = [_host_of(value)] if "://" in value else _LIBPQ_HOST.findall(value)
+        found.extend((path, host) for host in hosts if _is_loopback(host))
+    return found
+
+
+def _duckdb_files(compute: CompiledCompute) -> list[tuple[str, str]]:
+    """``(config field, path)`` of each database file a DuckDB compute opens in its pod."""
+    profile = compute.profile
+    if profile.get("type") != "duckdb":
+        return []
+    candidates: list[tuple[str, Any]] = [("config.path", profile.get("path"))]
+    for index, attached in enumerate(profile.get("attach") or ()):
+        if isinstance(attached, Mapping) and str(attached.get("type") or "duckdb").lower() in (
+            "duckdb",
+            "sqlite",
+        ):
+            candidates.append((f"config.attach[{index}].path", attached.get("path")))
+    return [(field, path) for field, path in candidates if isinstance(path, str) and _local_file(path)]
+
+
+def _local_file(path: str) -> bool:
+    """Whether a database path names a file on the local disk (not memory, a URL or a server)."""
+    bare = path[len("ducklake:") :] if path.startswith("ducklake:") else path
+    return bool(bare) and not (
+        bare == ":memory:" or "://" in bare or bare.startswith(_REMOTE_PREFIXES) or "=" in bare
+    )
+
+
+def _catalog_files(value: Any, path: str) -> list[tuple[str, str]]:
+    """``(field path, file)`` of every ``path``/``*_path`` field of a catalog that names a local file."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}"
+            if isinstance(key, str) and (key == "path" or key.endswith("_path")) and isinstance(item, str):
+                if _local_file(item):
+                    found.append((where, item))
+            else:
+                found.extend(_catalog_files(item, where))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(_catalog_files(item, f"{path}[{index}]"))
+    return found
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _used_computes(render: _Render) -> list[CompiledCompute]:
+    seen: dict[str, CompiledCompute] = {}
+    for entry in render.plan:
+        seen.setdefault(entry["compute"], render.computes[entry["compute"]])
+    return list(seen.values())
+
+
+def _check_cluster(render: _Render, allow_pod_local: bool) -> list[ConfigError]:
+    settings = render.settings
+    for field in ("backoff_limit", "ttl_seconds_after_finished"):
+        value = getattr(settings, field)
+        if value is not None and value > K8S_INT_MAX:
+            raise render.error(
+                f"{value} is more than Kubernetes accepts here (a 32-bit integer: at most {K8S_INT_MAX})",
+                f"kubernetes.{field}",
+            )
+    volume = settings.shared_volume
+    if volume is not None:
+        for fixed, what in ((PROFILES_DIR, "profiles.yml ConfigMap"), (SCRATCH_DIR, "scratch emptyDir")):
+            if _inside(volume.mount_path, fixed) or _inside(fixed, volume.mount_path):
+                raise render.error(
+                    f"{volume.mount_path!r} overlaps {fixed}, where floe mounts the {what}; "
+                    "choose another folder",
+                    "kubernetes.shared_volume.mount_path",
+                )
+    from floe_hooks._convert import unstructure
+
+    used = _used_computes(render)
+    for compute in used:
+        config = unstructure(compute.compute.config)
+        for where, host in _loopback_fields(config, "config"):
+            raise render.error(
+                f"compute {compute.name!r}: {host!r} is a loopback address: in a pod it is the pod itself, "
+                "not the machine floe ran on; use a host the cluster reaches "
+                "(a Service name or the server's address)",
+                f"compute.approved[name={compute.name}].{where}",
+            )
+    catalog = getattr(render.compiled.product.manifest, "catalog", None)
+    catalog_data = unstructure(catalog) if catalog is not None else None
+    if catalog_data is not None:
+        for where, host in _loopback_fields(catalog_data, "catalog"):
+            raise render.error(
+                f"{host!r} is a loopback address: in a pod it is the pod itself, "
+                "not the machine floe ran on; "
+                "use the catalog's address as the cluster reaches it",
+                where,
+            )
+    warnings: list[ConfigError] = []
+    if len(render.plan) < 2:
+        return warnings
+    # Data crosses steps through the catalog when there is one, else through the computes' files.
+    if catalog_data is not None:
+        files = [
+            (where, path, "the catalog's path") for where, path in _catalog_files(catalog_data, "catalog")
+        ]
+        remedy = (
+            "keep the catalog's data and metadata where every pod reaches them (object storage, a "
+            "database server) or under kubernetes.shared_volume's mount_path"
+        )
+    else:
+        files = [
+            (
+                f"compute.approved[name={compute.name}].{field}",
+                path,
+                f"compute {compute.name!r}: the DuckDB file",
+            )
+            for compute in used
+            for field, path in _duckdb_files(compute)
+        ]
+        remedy = "put it under kubernetes.shared_volume's mount_path or exchange data through a catalog"
+    for where, path, what in files:
+        if volume is not None and _inside(path, volume.mount_path):
+            continue
+        place = (
+            f"is not under the shared volume's mount_path {volume.mount_path}"
+            if volume is not None
+            else "is on the pod's own disk"
+        )
+        problem = render.error(
+            f"{what} {path!r} {place}: the plan's {len(render.plan)} steps run in separate pods, and no "
+            f"other pod sees it; {remedy} (--allow-pod-local accepts this)",
+            where,
+        )
+        if not allow_pod_local:
+            raise problem
+        warnings.append(problem)
+    return warnings
+
+
+def check_cluster(compiled: CompiledProject, *, allow_pod_local: bool = False) -> list[ConfigError]:
+    """Refuse a plan whose cluster output could not run there; return what ``allow_pod_local`` let through.
+
+    Refused, with a :class:`ConfigError` located in the manifest:
+
+    - ``kubernetes.backoff_limit`` or ``ttl_seconds_after_finished`` above ``2**31 - 1``
+      (Kubernetes stores them as 32-bit integers);
+    - a shared volume mounted over floe's own mounts (:data:`PROFILES_DIR`, :data:`SCRATCH_DIR`);
+    - a host, endpoint or URL of a compute the plan uses, or of the manifest's catalog, on
+      loopback (``localhost``, ``127.0.0.0/8``, ``::1``, or ``0.0.0.0``): inside a pod it
+      is the pod itself;
+    - in a plan of several steps, data that would cross pods through a pod's own disk: without
+      a catalog, a DuckDB database file (``config.path`` or an attached file) outside the
+      shared volume; with one (``manifest.catalog``), a ``path``/``*_path`` of the catalog that
+      names a local file or folder outside it. With ``allow_pod_local=True`` these are
+      returned instead.
+
+    The checks :func:`kubernetes_objects` makes as it builds (secrets, names, memory) come on top.
+    """
+    return _check_cluster(_Render(compiled), allow_pod_local)
+
+
+# --------------------------------------------------------------------------- objects (cont.)
+
+
+def _container(render: _Render, compute: CompiledCompute, command: Sequence[str]) -> dict[str, Any]:
+    """The dbt container of a step: the same for a Job and for a Workflow task."""
+    settings = render.settings
+    _check_engine_memory(render, compute)
     env: list[dict[str, Any]] = [
         {"name": "DBT_PROFILES_DIR", "value": PROFILES_DIR},
         {"name": "DBT_TARGET_PATH", "value": f"{SCRATCH_DIR}/dbt/target"},
@@ -346,10 +655,16 @@ def _job(
         {"name": "HOME", "value": SCRATCH_DIR},
         *_secret_env(render, compute),
     ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "profiles", "mountPath": PROFILES_DIR, "readOnly": True},
+        {"name": "scratch", "mountPath": SCRATCH_DIR},
+    ]
+    if settings.shared_volume is not None:
+        mounts.append({"name": SHARED_VOLUME, "mountPath": settings.shared_volume.mount_path})
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": settings.image,
-        "command": step.command(render.compiled.product.name),
+        "command": [str(arg) for arg in command],
         "env": env,
         "resources": compute.resources.to_kubernetes(),
         "securityContext": {
@@ -357,25 +672,68 @@ def _job(
             "capabilities": {"drop": ["ALL"]},
             "runAsNonRoot": True,
         },
-        "volumeMounts": [
-            {"name": "profiles", "mountPath": PROFILES_DIR, "readOnly": True},
-            {"name": "scratch", "mountPath": SCRATCH_DIR},
-        ],
+        "volumeMounts": mounts,
     }
     if settings.image_pull_policy is not None:
         container["imagePullPolicy"] = settings.image_pull_policy
+    return container
+
+
+def _volumes(render: _Render, configmap: str) -> list[dict[str, Any]]:
+    volumes: list[dict[str, Any]] = [
+        {
+            "name": "profiles",
+            "configMap": {"name": configmap, "items": [{"key": _PROFILES_KEY, "path": _PROFILES_KEY}]},
+        },
+        {"name": "scratch", "emptyDir": {}},
+    ]
+    shared = render.settings.shared_volume
+    if shared is not None:
+        volumes.append({"name": SHARED_VOLUME, "persistentVolumeClaim": {"claimName": shared.claim_name}})
+    return volumes
+
+
+def _pod_security() -> dict[str, Any]:
+    """The restricted Pod Security Standard's pod context, fresh each time (YAML aliases shared dicts)."""
+    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _step_metadata(
+    render: _Render, entry: Mapping[str, Any], index: int
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The labels and annotations particular to one step."""
+    compute = render.computes[entry["compute"]]
+    labels = {f"{LABEL_PREFIX}/compute": label_value(compute.name), f"{LABEL_PREFIX}/step": str(index)}
+    annotations = {
+        f"{LABEL_PREFIX}/compute": compute.name,
+        f"{LABEL_PREFIX}/compute-type": compute.compute.type,
+        f"{LABEL_PREFIX}/transforms": ",".join(entry["transforms"]),
+    }
+    if compute.dbt_adapter:
+        annotations[f"{LABEL_PREFIX}/dbt-adapter"] = compute.dbt_adapter
+    return labels, annotations
+
+
+def _job(
+    render: _Render, entry: Mapping[str, Any], index: int, name: str, after: Sequence[str], configmap: str
+) -> dict[str, Any]:
+    settings = render.settings
+    compute = render.computes[entry["compute"]]
+    step_labels, step_annotations = _step_metadata(render, entry, index)
+    labels = {**render.metadata_labels("dbt-run", name), **step_labels}
+    annotations = {
+        **render.annotations,
+        **step_annotations,
+        f"{LABEL_PREFIX}/steps": str(len(render.plan)),
+    }
+    if after:
+        annotations[f"{LABEL_PREFIX}/after"] = ",".join(after)
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [container],
-        "volumes": [
-            {
-                "name": "profiles",
-                "configMap": {"name": configmap, "items": [{"key": _PROFILES_KEY, "path": _PROFILES_KEY}]},
-            },
-            {"name": "scratch", "emptyDir": {}},
-        ],
+        "securityContext": _pod_security(),
+        "containers": [_container(render, compute, entry["command"])],
+        "volumes": _volumes(render, configmap),
     }
     if settings.service_account is not None:
         pod_spec["serviceAccountName"] = settings.service_account
@@ -398,43 +756,149 @@ def _job(
     }
 
 
-def kubernetes_objects(compiled: CompiledProject) -> list[dict[str, Any]]:
-    """The Kubernetes objects of a compiled product: the profiles ConfigMap, then the Jobs.
+def _unique_names(wanted: Sequence[Sequence[str]], taken: set[str]) -> list[str]:
+    names: list[str] = []
+    for parts in wanted:
+        name = dns_label(*parts)
+        if name in taken:  # `a` at step 1 vs a compute `a_step1`: keep both, distinctly
+            name = dns_label(*parts, "")
+        taken.add(name)
+        names.append(name)
+    return names
 
-    One Job per run-plan step, in plan order: one per compute the plan uses, unless the
-    plan comes back to a compute (then that compute's Jobs end in ``-step<N>``). Computes
-    the plan does not use get none. Every object carries the product's labels
-    (``app.kubernetes.io/*``, ``floe.dev/product``, ``floe.dev/environment``,
-    ``floe.dev/version``; Jobs also ``floe.dev/compute`` and ``floe.dev/step``) and the
-    manifest's extra ``labels``.
 
-    :param compiled: from :func:`~floe_hooks.compile_product`.
-    :raises ConfigError: a secret reference with only ``env`` (names the compute and field),
-        a DuckDB ``memory_limit`` above the pod's memory limit, an invalid image or extra
-        label, or a ``profiles.yml`` too large for a ConfigMap.
+def _task_template(render: _Render, entry: Mapping[str, Any], index: int, name: str) -> dict[str, Any]:
+    settings = render.settings
+    compute = render.computes[entry["compute"]]
+    labels, annotations = _step_metadata(render, entry, index)
+    template: dict[str, Any] = {
+        "name": name,
+        "metadata": {"labels": labels, "annotations": annotations},
+        "container": _container(render, compute, entry["command"]),
+        "retryStrategy": {
+            "limit": str(settings.backoff_limit),
+            "retryPolicy": "Always",
+            "backoff": dict(RETRY_BACKOFF),
+        },
+    }
+    timeout = compute.compute.timeout_seconds
+    if timeout is not None:
+        if not math.isfinite(timeout) or timeout > K8S_INT_MAX:
+            raise render.error(
+                f"{timeout} is more than a task's activeDeadlineSeconds can be (at most {K8S_INT_MAX})",
+                f"compute.approved[name={compute.name}].timeout_seconds",
+            )
+        template["activeDeadlineSeconds"] = str(max(1, math.ceil(timeout)))
+    return template
+
+
+def _workflow(render: _Render, base: str, configmap: str, template: bool) -> dict[str, Any]:
+    settings = render.settings
+    keys = step_names(render.plan)
+    tasks = dict(zip(keys, _unique_names([[key] for key in keys], {DAG_TEMPLATE}), strict=True))
+    dag_tasks: list[dict[str, Any]] = []
+    for key, upstream in render.dependencies.items():
+        task: dict[str, Any] = {"name": tasks[key], "template": tasks[key]}
+        if upstream:
+            task["dependencies"] = [tasks[u] for u in upstream]
+        dag_tasks.append(task)
+    kind = "WorkflowTemplate" if template else "Workflow"
+    component = "dbt-workflow-template" if template else "dbt-workflow"
+    annotations = {**render.annotations, f"{LABEL_PREFIX}/steps": str(len(render.plan))}
+    spec: dict[str, Any] = {
+        "entrypoint": DAG_TEMPLATE,
+        "podMetadata": {
+            "labels": render.metadata_labels("dbt-run", base),
+            "annotations": dict(render.annotations),
+        },
+        "securityContext": _pod_security(),
+        "volumes": _volumes(render, configmap),
+        "templates": [
+            {"name": DAG_TEMPLATE, "dag": {"failFast": False, "tasks": dag_tasks}},
+            *(
+                _task_template(render, entry, index, tasks[key])
+                for index, (key, entry) in enumerate(zip(keys, render.plan, strict=True), 1)
+            ),
+        ],
+    }
+    if settings.service_account is not None:
+        spec["serviceAccountName"] = settings.service_account
+    if settings.ttl_seconds_after_finished is not None:
+        spec["ttlStrategy"] = {"secondsAfterCompletion": settings.ttl_seconds_after_finished}
+    metadata: dict[str, Any] = {
+        "namespace": settings.namespace,
+        "labels": render.metadata_labels(component, base),
+        "annotations": annotations,
+    }
+    if template:
+        metadata["name"] = base
+        spec["workflowMetadata"] = {
+            "labels": render.metadata_labels("dbt-workflow", base),
+            "annotations": dict(annotations),
+        }
+    else:
+        metadata["generateName"] = f"{base}-"
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def default_output(compiled: CompiledProject) -> str:
+    """``"workflow"`` for a plan of several steps, ``"jobs"`` for one."""
+    return "workflow" if len(compiled.run_plan) > 1 else "jobs"
+
+
+def kubernetes_objects(
+    compiled: CompiledProject, *, output: str = "jobs", allow_pod_local: bool = False
+) -> list[dict[str, Any]]:
+    """The cluster objects of a compiled product: the profiles ConfigMap, then the run plan.
+
+    ``output="jobs"``: one Job per run-plan step, in plan order (an order the step graph
+    allows), each naming the Jobs it waits for in ``floe.dev/after``; one per compute the
+    plan uses, unless the plan comes back to a compute (then that compute's Jobs end in
+    ``-step<N>``). ``output="workflow"``: one Argo ``Workflow`` (``generateName:
+    <product>[-<env>]-``) whose DAG is :func:`step_dependencies`; ``"workflow-template"``:
+    the same as a ``WorkflowTemplate`` named ``<product>[-<env>]``. Every object carries the
+    product's labels (``app.kubernetes.io/*``, ``floe.dev/product``, ``floe.dev/environment``,
+    ``floe.dev/version``; each step's pod also ``floe.dev/compute`` and ``floe.dev/step``)
+    and the manifest's extra ``labels``.
+
+    :param compiled: from :func:`~floe_hooks.compile_product`; the steps, their commands and
+        their ``needs`` come from its artifact's ``run_plan`` and ``graph``.
+    :param output: ``"jobs"``, ``"workflow"`` or ``"workflow-template"`` (:data:`OUTPUTS`).
+    :param allow_pod_local: accept DuckDB files on a pod's own disk in a plan of several
+        steps (:func:`check_cluster` returns them as warnings).
+    :raises ConfigError: anything :func:`check_cluster` refuses; a secret reference with only
+        ``env`` (names the compute and field); a DuckDB ``memory_limit`` above the pod's memory
+        limit; an invalid image or extra label; a ``profiles.yml`` too large for a ConfigMap;
+        ``needs`` that name no earlier step.
     """
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, not {output!r}")
     render = _Render(compiled)
     if not _IMAGE.fullmatch(render.settings.image):
         raise render.error(
             f"{render.settings.image!r} is not a container image reference (no spaces or control characters)",
             "kubernetes.image",
         )
+    _check_cluster(render, allow_pod_local)
     configmap_name = dns_label(*render.name_parts, "dbt-profiles")
     objects = [_configmap(render, configmap_name)]
+    if output != "jobs":
+        base = dns_label(*render.name_parts, limit=_MAX_LABEL - 6)  # room for generateName's suffix
+        objects.append(_workflow(render, base, configmap_name, output == "workflow-template"))
+        return objects
 
-    counts = collections.Counter(step.compute for step in compiled.run_plan)
-    taken: set[str] = set()
-    after: str | None = None
-    for index, step in enumerate(compiled.run_plan, 1):
-        parts = [*render.name_parts, step.compute]
-        if counts[step.compute] > 1:  # the plan comes back to this compute: one Job per visit
+    counts = collections.Counter(entry["compute"] for entry in render.plan)
+    wanted = []
+    for index, entry in enumerate(render.plan, 1):
+        parts = [*render.name_parts, entry["compute"]]
+        if counts[entry["compute"]] > 1:  # the plan comes back to this compute: one Job per visit
             parts.append(f"step{index}")
-        name = dns_label(*parts)
-        if name in taken:  # `a` at step 1 vs a compute `a_step1`: keep both, distinctly
-            name = dns_label(*parts, "")
-        taken.add(name)
-        objects.append(_job(render, step, index, name, after, configmap_name))
-        after = name
+        wanted.append(parts)
+    names = _unique_names(wanted, set())
+    job_of = dict(zip(step_names(render.plan), names, strict=True))
+    for index, (entry, name) in enumerate(zip(render.plan, names, strict=True), 1):
+        after = [job_of[u] for u in render.dependencies[step_names(render.plan)[index - 1]]]
+        objects.append(_job(render, entry, index, name, after, configmap_name))
     return objects
 
 
@@ -488,16 +952,33 @@ def dump_objects(objects: Sequence[Mapping[str, Any]], *, header: str = "", emit
     return comments + str(body)
 
 
-def render_kubernetes(compiled: CompiledProject) -> str:
-    """The Kubernetes objects of ``compiled`` as one multi-document YAML text (``kubectl apply -f``)."""
+def render_kubernetes(
+    compiled: CompiledProject, *, output: str = "jobs", allow_pod_local: bool = False
+) -> str:
+    """The objects of :func:`kubernetes_objects` as one multi-document YAML text."""
     product = compiled.product
     env = f" (environment {product.environment})" if product.environment else ""
+    if output == "jobs":
+        how = (
+            "Jobs are immutable: `kubectl replace --force -f` (or delete, then apply)\n"
+            "re-runs them; apply them in the order of their floe.dev/after annotations."
+        )
+    elif output == "workflow":
+        how = (
+            "Apply the ConfigMap (`kubectl apply -f FILE -l app.kubernetes.io/component=dbt-profiles`),\n"
+            "then `argo submit FILE` (or `kubectl create -f FILE`) starts a run of the Workflow."
+        )
+    else:
+        how = (
+            "`kubectl apply -f FILE` registers the ConfigMap and the WorkflowTemplate;\n"
+            "`argo submit --from workflowtemplate/NAME` starts a run."
+        )
     header = (
         f"Generated by `floe k8s` from {product.path.name}{env}. Do not edit: change the manifests\n"
-        "and generate again. Jobs are immutable: `kubectl replace --force -f` (or delete, then apply)\n"
-        "re-runs them. Secrets are read from Kubernetes Secrets; none is in this file."
+        f"and generate again. {how}\nSecrets are read from Kubernetes Secrets; none is in this file."
     )
-    return dump_objects(kubernetes_objects(compiled), header=header)
+    objects = kubernetes_objects(compiled, output=output, allow_pod_local=allow_pod_local)
+    return dump_objects(objects, header=header)
 
 
 def default_k8s_dir(floe_yaml: str | os.PathLike[str]) -> Path:
@@ -505,7 +986,13 @@ def default_k8s_dir(floe_yaml: str | os.PathLike[str]) -> Path:
     return Path(floe_yaml).parent / "target" / "floe" / "k8s"
 
 
-def write_kubernetes(compiled: CompiledProject, out_dir: str | os.PathLike[str]) -> Path:
+def write_kubernetes(
+    compiled: CompiledProject,
+    out_dir: str | os.PathLike[str],
+    *,
+    output: str = "jobs",
+    allow_pod_local: bool = False,
+) -> Path:
     """Write :func:`render_kubernetes` to ``out_dir/kubernetes.yaml`` atomically; return the path.
 
     The text is rendered (and every check done) before anything is written.
@@ -514,7 +1001,7 @@ def write_kubernetes(compiled: CompiledProject, out_dir: str | os.PathLike[str])
     """
     from floe_hooks._atomic import write_atomic
 
-    text = render_kubernetes(compiled)
+    text = render_kubernetes(compiled, output=output, allow_pod_local=allow_pod_local)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KubernetesSettings",
+    "SharedVolume",
     "Manifest",
     "Transform",
     "Product",
@@ -111,6 +112,30 @@ def _str_dict(value: Mapping[str, str]) -> Mapping[str, str]:
     return dict(value)
 
 
+def _mount_path(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    parts = value.split("/")
+    if not value.startswith("/") or value == "/" or "" in parts[1:] or ".." in parts or "." in parts:
+        raise ConfigError(
+            f"{value!r} is not an absolute, normalised folder path (like /data)", path=attribute.name
+        )
+    if any(ord(c) < 32 or ord(c) == 127 or c in ":\\" for c in value):
+        raise ConfigError(f"{value!r} has a character a mount path cannot hold", path=attribute.name)
+
+
+@attrs.frozen
+class SharedVolume:
+    """A PersistentVolumeClaim every dbt pod mounts, for platforms whose steps share files.
+
+    :ivar claim_name: the PersistentVolumeClaim's name (it must exist in the namespace; with
+        steps in parallel on several nodes, its access mode must be ``ReadWriteMany``).
+    :ivar mount_path: where each pod sees it (absolute, e.g. ``/data``); DuckDB files under
+        it are shared by all steps.
+    """
+
+    claim_name: str = attrs.field(validator=_k8s_name)
+    mount_path: str = attrs.field(validator=_mount_path)
+
+
 @attrs.frozen
 class KubernetesSettings:
     """How dbt job pods run: the manifest's optional top-level ``kubernetes:`` block.
@@ -125,6 +150,7 @@ class KubernetesSettings:
     :ivar ttl_seconds_after_finished: seconds before Kubernetes deletes a finished job (None: never).
     :ivar image_pull_policy: ``Always``, ``IfNotPresent`` or ``Never`` (None: Kubernetes' default).
     :ivar labels: extra labels for jobs and pods.
+    :ivar shared_volume: a volume mounted in every step's pod (None: pods share no files).
     """
 
     image: str = attrs.field(default="floe-dbt:latest", validator=_non_empty)
@@ -134,6 +160,7 @@ class KubernetesSettings:
     ttl_seconds_after_finished: int | None = attrs.field(default=86400, validator=_non_negative)
     image_pull_policy: str | None = attrs.field(default=None, validator=_pull_policy)
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_str_dict)
+    shared_volume: SharedVolume | None = None
 
 
 def _by_name(computes: tuple[ComputeConfig, ...]) -> dict[str, ComputeConfig]:

@@ -343,7 +343,7 @@ def test_hostile_values_round_trip_through_kubernetes_manifests(tmp_path: Path) 
         for i, path in enumerate(HOSTILE_PATHS)
     ]
     compiled = compile_with(tmp_path, manifest, transforms)
-    objects = list(yaml.safe_load_all(render_kubernetes(compiled)))
+    objects = list(yaml.safe_load_all(render_kubernetes(compiled, allow_pod_local=True)))
     configmaps = [o for o in objects if o["kind"] == "ConfigMap"]
     assert len(configmaps) == 1
     assert list(configmaps[0]["data"].values()) == [compiled.profiles_yml]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -117,7 +118,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pm: PluginManager) 
 
 
 def two_computes(**extra: Any) -> dict[str, Any]:
-    """A manifest with a DuckDB compute and a password-protected ``fakewh`` compute."""
+    """A manifest with a DuckDB compute (its file on a shared volume) and a ``fakewh`` one with a password.
+
+    ``kubernetes=`` replaces the ``kubernetes:`` block except the shared volume (unless it sets one).
+    """
     manifest: dict[str, Any] = {
         "version": 1,
         "compute": {
@@ -127,7 +131,7 @@ def two_computes(**extra: Any) -> dict[str, Any]:
                     "name": "lake",
                     "type": "duckdb",
                     "threads": 2,
-                    "config": {"path": "lake.duckdb"},
+                    "config": {"path": "/data/lake.duckdb"},  # on the volume both steps' pods mount
                     "resources": "medium",
                 },
                 {
@@ -140,8 +144,15 @@ def two_computes(**extra: Any) -> dict[str, Any]:
                 },
             ],
         },
-        "kubernetes": {"image": "registry.example/dbt:1.11", "namespace": "data"},
+        "kubernetes": {
+            "image": "registry.example/dbt:1.11",
+            "namespace": "data",
+            "shared_volume": {"claim_name": "lake-data", "mount_path": "/data"},
+        },
     }
+    kubernetes = extra.pop("kubernetes", None)
+    if kubernetes is not None:  # the shared volume stays unless the test sets its own (or None)
+        manifest["kubernetes"] = {"shared_volume": manifest["kubernetes"]["shared_volume"], **kubernetes}
     manifest.update(extra)
     return manifest
 
@@ -173,3 +184,61 @@ def profiles(objects: Iterable[Mapping[str, Any]]) -> Any:
     """The parsed ``profiles.yml`` of the ConfigMap among ``objects``."""
     (configmap,) = [o for o in objects if o["kind"] == "ConfigMap"]
     return yaml.safe_load(configmap["data"]["profiles.yml"])
+
+
+def with_needs(compiled: CompiledProject, needs: Mapping[str, Iterable[str]]) -> CompiledProject:
+    """``compiled`` as ``floe run`` records dbt's graph: ``graph.source: dbt`` and each step's ``needs``.
+
+    ``needs`` is keyed by step name (:func:`~floe_hooks.kubernetes.step_names`: the compute,
+    or ``<compute>-step<N>`` on a revisit); a step it does not name needs nothing.
+    """
+    from floe_hooks.kubernetes import step_names
+
+    artifacts = dict(compiled.artifacts)
+    plan = artifacts["run_plan"]
+    artifacts["run_plan"] = [
+        {**entry, "needs": list(needs.get(name, ()))}
+        for name, entry in zip(step_names(plan), plan, strict=True)
+    ]
+    artifacts["graph"] = {"source": "dbt"}
+    return attrs.evolve(compiled, artifacts=artifacts)
+
+
+ARGO_SCHEMA_FILE = Path(__file__).parent / "argo_schema" / "schema.json"
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with each object that lists ``properties`` closed to others (``argo submit --strict``)."""
+    if isinstance(schema, dict):
+        out = {key: _closed(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    return schema
+
+
+@functools.lru_cache(maxsize=4)
+def argo_validator(kind: str, closed: bool) -> Any:
+    """A validator of ``kind`` by Argo Workflows' published schema (v4.1.2); ``closed``: unknown keys fail."""
+    import json
+
+    import jsonschema
+
+    published = json.loads(ARGO_SCHEMA_FILE.read_text())
+    definitions = _closed(published["definitions"]) if closed else published["definitions"]
+    schema = {
+        "$schema": published["$schema"],
+        "definitions": definitions,
+        "$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}",
+    }
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_argo(obj: Mapping[str, Any]) -> None:
+    """Validate a Workflow or WorkflowTemplate against Argo's schema, as published and closed."""
+    for closed in (False, True):
+        argo_validator(obj["kind"], closed).validate(dict(obj))

@@ -47,7 +47,7 @@ def test_defaults_are_sane(project: K8sProject) -> None:
     manifest = two_computes()
     del manifest["kubernetes"]
     project.write(manifest, TWO_TRANSFORMS)
-    job = jobs(kubernetes_objects(project.compile()))[0]
+    job = jobs(kubernetes_objects(project.compile(), allow_pod_local=True))[0]
     assert job["metadata"]["namespace"] == "default"
     assert job["spec"]["backoffLimit"] == 0  # a failed dbt run is reported, not retried
     assert job["spec"]["ttlSecondsAfterFinished"] == 86400
@@ -213,11 +213,12 @@ def test_the_command_says_how_to_apply_step_by_step(
     from floe_hooks.cli import main
 
     project.write(two_computes(), TWO_TRANSFORMS)
-    assert main(["k8s", "floe.yaml", "--out", "k8s"]) == 0
+    assert main(["k8s", "floe.yaml", "--out", "k8s", "--format", "jobs"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "wrote k8s/kubernetes.yaml"
     assert lines[1] == "needs Kubernetes Secrets (name/key) in namespace data: wh-creds/password"
-    assert lines[3:] == [
+    assert lines[2] == "needs the PersistentVolumeClaim lake-data in namespace data"
+    assert lines[4:] == [
         "  kubectl apply -f k8s/kubernetes.yaml -l app.kubernetes.io/component=dbt-profiles",
         "  kubectl apply -f k8s/kubernetes.yaml -l floe.dev/step=1 && "
         "kubectl wait -n data --for=condition=complete --timeout=6h job/analytics-lake",
@@ -229,6 +230,7 @@ def test_the_command_says_how_to_apply_step_by_step(
     assert main(["k8s", "floe.yaml", "--out", "k8s"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "wrote k8s/kubernetes.yaml",
+        "needs the PersistentVolumeClaim lake-data in namespace data",
         "apply: kubectl apply -f k8s/kubernetes.yaml",
     ]
 

@@ -58,7 +58,10 @@ def test_the_quickstart_jobs_build_the_models_step_by_step(tmp_path: Path) -> No
         EXAMPLE, workdir, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*", "dbt_packages")
     )
     pm = PluginManager(strict=False)
-    objects = kubernetes_objects(compile_product(load_product(workdir / "floe.yaml", manager=pm), manager=pm))
+    compiled = compile_product(load_product(workdir / "floe.yaml", manager=pm), manager=pm)
+    # one shared working directory stands for the image: the DuckDB files are shared here as they
+    # would not be on a cluster, hence allow_pod_local (test_argo_rehearsal gives each pod its own)
+    objects = kubernetes_objects(compiled, output="jobs", allow_pod_local=True)
 
     profiles_volume = tmp_path / "volumes" / "profiles"
     scratch = tmp_path / "volumes" / "scratch"
