@@ -35,7 +35,7 @@ from floe_hooks import (
 )
 
 if TYPE_CHECKING:
-    from floe_hooks.catalog import LakehouseCatalog
+    from floe_hooks import LakehouseCatalog
     from floe_duckdb.config import (
         Attachment,
         DbtDuckDBPlugin,

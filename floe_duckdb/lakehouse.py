@@ -29,8 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from floe_duckdb._sql import identifier_problem
-from floe_hooks import ComputeConfig, ConfigError
-from floe_hooks.catalog import LakehouseCatalog, catalog_template
+from floe_hooks import ComputeConfig, ConfigError, LakehouseCatalog, catalog_template
 
 __all__ = ["CATALOG_TYPES", "catalog_profile", "required_extensions", "secret_names"]
 

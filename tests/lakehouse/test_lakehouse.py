@@ -152,9 +152,10 @@ def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
     assert keys and all(k.startswith("lake/") and k.endswith(".parquet") for k in keys), keys
     # floe validate with debug logs sees the catalog (and its secrets) too
     check = floe(
-        "validate", "manifest.yaml", "--format", "json", "--log-level", "debug", cwd=src,
+        "--log-level", "debug", "validate", "manifest.yaml", "--format", "json", cwd=src,
         env={"LAKE_PG_PASSWORD": pg_server.password, "LAKE_S3_KEY_ID": s3_server.key_id},
     )
+    assert check.returncode == 0, check.stdout + check.stderr
     report = json.loads(check.stdout)
     assert report["catalog"]["status"] == "healthy", report
     logs += check.stdout + check.stderr
