@@ -95,7 +95,8 @@ def _child(role: str, spec: dict[str, Any]) -> tuple[float, float]:
 def _start_postgres() -> Any:
     path = ROOT / "tests" / "postgres" / "conftest.py"
     spec = importlib.util.spec_from_file_location("floe_bench_pg", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["floe_bench_pg"] = module
     spec.loader.exec_module(module)
@@ -121,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.repeat):
             base = work / f"run{run}"
             base.mkdir()
-            f = {"mode": "floor", "ext": str(ext), "table": table, "rows": args.rows, "file": str(base / "t.parquet")}
+            f = {
+                "mode": "floor",
+                "ext": str(ext),
+                "table": table,
+                "rows": args.rows,
+                "file": str(base / "t.parquet"),
+            }
             wa, ia = _child("write", {**f, "db": str(base / "fa.duckdb")})
             wb, ib = _child("read", {**f, "db": str(base / "fb.duckdb")})
             floor.append((wa + wb, ia + ib, wa, wb))
@@ -135,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                     "LOAD postgres",
                     f"CREATE SECRET meta (TYPE postgres, HOST '127.0.0.1', PORT '{server.port}', "
                     f"DATABASE '{dbname}', USER '{server.user}', PASSWORD '{server.password}')",
-                    f"CREATE SECRET floe_catalog_lake (TYPE ducklake, METADATA_PATH '', DATA_PATH '{base}/data/', "
+                    "CREATE SECRET floe_catalog_lake (TYPE ducklake, METADATA_PATH '', "
+                    f"DATA_PATH '{base}/data/', "
                     "METADATA_PARAMETERS map {'TYPE': 'postgres', 'SECRET': 'meta'})",
                     "ATTACH 'ducklake:floe_catalog_lake' AS lake",
                 ]

@@ -35,7 +35,6 @@ from floe_hooks import (
 )
 
 if TYPE_CHECKING:
-    from floe_hooks import LakehouseCatalog
     from floe_duckdb.config import (
         Attachment,
         DbtDuckDBPlugin,
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
         Remote,
         Retries,
     )
+    from floe_hooks import LakehouseCatalog
 
 __version__ = "0.2.0"
 __all__ = [
@@ -122,7 +122,9 @@ def catalog_attachment_sql(
 
 
 @hookimpl
-def catalog_profile(compute: ComputeConfig, catalog: LakehouseCatalog, profile: dict[str, Any]) -> dict[str, Any]:
+def catalog_profile(
+    compute: ComputeConfig, catalog: LakehouseCatalog, profile: dict[str, Any]
+) -> dict[str, Any]:
     """The catalog in dbt-duckdb's ``attach`` under its name, and the output's default ``database``."""
     from floe_duckdb.lakehouse import catalog_profile as attach_catalog
 

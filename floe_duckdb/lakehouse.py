@@ -13,7 +13,7 @@ table on every compute; credentials become entries of ``secrets`` whose values a
          user: floe, password: "{{ env_var('DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD') }}"}
       - {type: ducklake, name: floe_catalog_lake, metadata_path: "postgres:", data_path: s3://bucket/lake/,
          metadata_parameters: {TYPE: postgres, SECRET: floe_catalog_lake_metadata}}
-      - {type: s3, name: floe_catalog_lake_s3, key_id: ..., secret: ..., scope: s3://bucket/lake/}   # s3 data only
+      - {type: s3, name: floe_catalog_lake_s3, key_id: ..., secret: ..., scope: s3://bucket/lake/}  # s3 only
     attach:
       - {path: "ducklake:floe_catalog_lake", alias: lake, is_ducklake: true}
     database: lake
@@ -91,7 +91,9 @@ def _s3_secret(catalog: LakehouseCatalog, name: str) -> dict[str, Any] | None:
     return secret
 
 
-def catalog_profile(compute: ComputeConfig, catalog: LakehouseCatalog, profile: dict[str, Any]) -> dict[str, Any]:
+def catalog_profile(
+    compute: ComputeConfig, catalog: LakehouseCatalog, profile: dict[str, Any]
+) -> dict[str, Any]:
     """``profile`` with ``catalog`` attached under its name and made the default ``database``.
 
     :raises ConfigError: the compute already attaches something under the catalog's name.
@@ -112,7 +114,8 @@ def catalog_profile(compute: ComputeConfig, catalog: LakehouseCatalog, profile: 
     entry: dict[str, Any]
     if catalog.type == "ducklake":
         meta = catalog.metadata
-        assert meta is not None and catalog.data_path is not None  # the model guarantees both
+        assert meta is not None
+        assert catalog.data_path is not None
         s3 = _s3_secret(catalog, names["s3"])
         if s3 is not None:
             secrets.append(s3)
@@ -155,7 +158,8 @@ def catalog_profile(compute: ComputeConfig, catalog: LakehouseCatalog, profile: 
                 "name": names["catalog"],
                 "client_id": catalog_template(catalog, "client_id"),
                 "client_secret": catalog_template(catalog, "client_secret"),
-                "oauth2_server_uri": catalog.oauth2_server_uri or iceberg.uri.rstrip("/") + "/v1/oauth/tokens",
+                "oauth2_server_uri": catalog.oauth2_server_uri
+                or iceberg.uri.rstrip("/") + "/v1/oauth/tokens",
             }
             if catalog.scope is not None:
                 secret["oauth2_scope"] = catalog.scope

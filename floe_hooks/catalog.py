@@ -183,7 +183,9 @@ class CatalogMetadata:
                 if getattr(self, field) is None:
                     raise ConfigError("required for PostgreSQL metadata", path=field)
             if self.path is not None:
-                raise ConfigError("only for duckdb metadata; PostgreSQL metadata takes host, port, dbname, user")
+                raise ConfigError(
+                    "only for duckdb metadata; PostgreSQL metadata takes host, port, dbname, user"
+                )
         else:
             if self.path is None:
                 raise ConfigError("required for duckdb metadata (the metadata file)", path="path")
@@ -278,7 +280,9 @@ class LakehouseCatalog:
             if self.metadata is None:
                 raise ConfigError("required for a ducklake catalog", path="metadata")
             if self.data_path is None:
-                raise ConfigError("required for a ducklake catalog (a folder or s3://bucket/prefix/)", path="data_path")
+                raise ConfigError(
+                    "required for a ducklake catalog (a folder or s3://bucket/prefix/)", path="data_path"
+                )
             for field in ("uri", "warehouse", "oauth2_server_uri", "scope"):
                 if getattr(self, field) is not None:
                     raise ConfigError("only for an iceberg_rest catalog", path=field)
@@ -318,9 +322,11 @@ class LakehouseCatalog:
         return self.metadata is not None and self.metadata.shared and self.on_object_store
 
     def iceberg_config(self) -> CatalogConfig:
-        """The :class:`~floe_hooks.CatalogConfig` of an ``iceberg_rest`` catalog (for ``catalog_attachment_sql``)."""
+        """This ``iceberg_rest`` catalog as a :class:`~floe_hooks.CatalogConfig`."""
         if self.type != "iceberg_rest" or self.uri is None:
-            raise ConfigError(f"catalog {self.name!r} is a {self.type} catalog, not iceberg_rest", path="catalog.type")
+            raise ConfigError(
+                f"catalog {self.name!r} is a {self.type} catalog, not iceberg_rest", path="catalog.type"
+            )
 
         def ref(field: str) -> SecretRef | None:
             cred = self.credentials.get(field)
@@ -363,7 +369,9 @@ def catalog_variable(catalog: LakehouseCatalog, field: str) -> str:
     >>> catalog_variable(LakehouseCatalog(name="lake", type="iceberg_rest", uri="http://h"), "client_id")
     'DBT_ENV_SECRET_CATALOG_LAKE_CLIENT_ID'
     """
-    return "DBT_ENV_SECRET_CATALOG_" + re.sub(r"[^A-Z0-9]+", "_", f"{catalog.name}_{field}".upper()).strip("_")
+    return "DBT_ENV_SECRET_CATALOG_" + re.sub(r"[^A-Z0-9]+", "_", f"{catalog.name}_{field}".upper()).strip(
+        "_"
+    )
 
 
 def catalog_bindings(catalog: LakehouseCatalog) -> tuple[CatalogBinding, ...]:
@@ -379,7 +387,9 @@ def catalog_template(catalog: LakehouseCatalog, field: str) -> Any:
     from floe_hooks.secrets import DbtTemplate
 
     if field not in catalog.credentials:
-        raise ConfigError(f"catalog {catalog.name!r} has no credential {field!r}", path=f"catalog.credentials.{field}")
+        raise ConfigError(
+            f"catalog {catalog.name!r} has no credential {field!r}", path=f"catalog.credentials.{field}"
+        )
     return DbtTemplate("{{ env_var('" + catalog_variable(catalog, field) + "') }}")
 
 
@@ -428,7 +438,8 @@ def catalog_environment(
         out[binding.variable] = value
     if missing:
         raise ConfigError(
-            f"catalog {catalog.name!r}: credentials not available: {'; '.join(missing)}", path="catalog.credentials"
+            f"catalog {catalog.name!r}: credentials not available: {'; '.join(missing)}",
+            path="catalog.credentials",
         )
     return out
 
@@ -443,11 +454,14 @@ def structure_catalog(raw: Any, file: str, path: str = "catalog") -> LakehouseCa
     if not isinstance(raw, Mapping):
         kind = "null" if raw is None else type(raw).__name__
         raise ConfigError(f"expected a mapping, got {kind}", file=file, path=path)
-    for key, value in (raw.get("credentials") or {}).items() if isinstance(raw.get("credentials"), Mapping) else ():
+    for key, value in (
+        (raw.get("credentials") or {}).items() if isinstance(raw.get("credentials"), Mapping) else ()
+    ):
         if not isinstance(value, Mapping):
             # never echo the value: it is likely a secret pasted where a reference belongs
             raise ConfigError(
-                "a literal secret value is not allowed here; use {env: VAR}, {file: PATH} or {secret: NAME, key: KEY}",
+                "a literal secret value is not allowed here; use {env: VAR}, {file: PATH} or "
+                "{secret: NAME, key: KEY}",
                 file=file,
                 path=f"{path}.credentials.{key}",
             )
@@ -511,10 +525,12 @@ def catalog_level(
             what = "drop" if data["catalog"] is None else "replace"
             raise ConfigError(
                 f"cannot {what} the catalog {level.raw.get('name')!r} set by {level.owner}, which "
-                f"{display} extends (through {parent_display}): the catalog is the platform's; a child manifest "
+                f"{display} extends (through {parent_display}): the catalog is the platform's; "
+                "a child manifest "
                 "inherits it as it is (environments.<env>.catalog may change its connection settings)"
                 if parent_display != level.owner
-                else f"cannot {what} the catalog {level.raw.get('name')!r} set by the parent manifest {level.owner}: "
+                else f"cannot {what} the catalog {level.raw.get('name')!r} set by the parent manifest "
+                f"{level.owner}: "
                 "the catalog is the platform's; a child manifest inherits it as it is "
                 "(environments.<env>.catalog may change its connection settings)",
                 file=display,
@@ -533,9 +549,13 @@ def catalog_level(
             if overlay is None:
                 continue
             if not isinstance(overlay, Mapping):
-                raise ConfigError(f"expected a mapping, got {type(overlay).__name__}", file=display, path=prefix)
+                raise ConfigError(
+                    f"expected a mapping, got {type(overlay).__name__}", file=display, path=prefix
+                )
             if level.raw is None:
-                raise ConfigError("no catalog is declared to overlay; declare catalog: first", file=display, path=prefix)
+                raise ConfigError(
+                    "no catalog is declared to overlay; declare catalog: first", file=display, path=prefix
+                )
             for key in overlay:
                 if key in ("name", "type"):
                     raise ConfigError(
@@ -607,9 +627,14 @@ def edge_problem(
     :return: None, or the clause that completes "model X on compute A feeds model Y on
         compute B, but ..." (see :func:`edge_error`), one of::
 
-            the manifest declares no catalog and compute 'b' does not attach compute 'a''s database; declare a catalog: (docs/lakehouse.md)
-            compute 'b' (type postgres) cannot attach catalog 'lake' (type ducklake): plugin 'postgres' attaches none
-            compute 'a' (type x) cannot attach catalog 'lake' (type ducklake): plugin 'x' attaches iceberg_rest
+            the manifest declares no catalog and compute 'b' does not attach compute 'a''s
+                database; declare a catalog: both can attach (docs/lakehouse.md)
+            compute 'b' (type postgres) cannot attach catalog 'lake' (type ducklake): plugin
+                'postgres' attaches none
+            compute 'a' (type x) cannot attach catalog 'lake' (type ducklake): plugin 'x'
+                attaches iceberg_rest
+
+        (each on one line; wrapped here)
     """
     if upstream.name == downstream.name:
         return None
@@ -666,7 +691,9 @@ def edge_error(
 # --------------------------------------------------------------------------- artifact
 
 
-def catalog_artifact(catalog: LakehouseCatalog | None, attached_by: Sequence[str] = ()) -> dict[str, Any] | None:
+def catalog_artifact(
+    catalog: LakehouseCatalog | None, attached_by: Sequence[str] = ()
+) -> dict[str, Any] | None:
     """The ``catalog`` entry of ``compiled_artifacts.json`` (documented in docs/compiled-artifacts.md)."""
     if catalog is None:
         return None
@@ -687,7 +714,11 @@ def catalog_artifact(catalog: LakehouseCatalog | None, attached_by: Sequence[str
         "settings": settings,
         "attached_by": list(attached_by),
         "env": [
-            {"variable": b.variable, "path": f"credentials.{b.field}", "from": {k: v for k, v in unstructure(b.ref).items() if v is not None}}
+            {
+                "variable": b.variable,
+                "path": f"credentials.{b.field}",
+                "from": {k: v for k, v in unstructure(b.ref).items() if v is not None},
+            }
             for b in catalog_bindings(catalog)
         ],
     }
@@ -759,25 +790,35 @@ def check_catalog(
                 host, _, port = endpoint.rpartition(":") if ":" in endpoint else (endpoint, "", "")
                 use_ssl = not (catalog.storage and catalog.storage.use_ssl is False)
                 try:
-                    with socket.create_connection((host, int(port or (443 if use_ssl else 80))), timeout=deadline):
+                    with socket.create_connection(
+                        (host, int(port or (443 if use_ssl else 80))), timeout=deadline
+                    ):
                         pass
                 except (OSError, ValueError) as exc:
-                    problems.append(f"object store {endpoint} unreachable: {getattr(exc, 'strerror', None) or type(exc).__name__}")
+                    problems.append(
+                        f"object store {endpoint} unreachable: "
+                        f"{getattr(exc, 'strerror', None) or type(exc).__name__}"
+                    )
         elif not os.path.exists(data):
             warnings.append(f"data folder {data} does not exist yet (created on first write)")
         elif not (os.path.isdir(data) and os.access(data, os.R_OK | os.X_OK)):
             problems.append(f"data path {data} is not a readable folder")
     elif catalog.uri is not None:
         parts = urlsplit(catalog.uri)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        rest_port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            with socket.create_connection((parts.hostname or "", port), timeout=deadline):
+            with socket.create_connection((parts.hostname or "", rest_port), timeout=deadline):
                 pass
         except OSError as exc:
-            problems.append(f"REST catalog {parts.hostname}:{port} unreachable: {exc.strerror or type(exc).__name__}")
+            problems.append(
+                f"REST catalog {parts.hostname}:{rest_port} unreachable: {exc.strerror or type(exc).__name__}"
+            )
     if problems:
         return ConnectionResult(
-            status=ConnectionStatus.UNHEALTHY, latency_ms=elapsed(), message="; ".join(problems), warnings=tuple(warnings)
+            status=ConnectionStatus.UNHEALTHY,
+            latency_ms=elapsed(),
+            message="; ".join(problems),
+            warnings=tuple(warnings),
         )
     status = ConnectionStatus.DEGRADED if warnings else ConnectionStatus.HEALTHY
     message = "; ".join(warnings) if warnings else f"{catalog.type} catalog reachable"
@@ -892,7 +933,8 @@ def catalog_schema(builder: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         meta["properties"]["type"] = {**meta["properties"]["type"], "enum": list(METADATA_TYPES)}
     overlay = {
         "type": ["object", "null"],
-        "description": "Changes to the catalog's connection settings in one environment; never its name or type.",
+        "description": "Changes to the catalog's connection settings in one environment; "
+        "never its name or type.",
         "properties": {key: props[key] for key in CATALOG_OVERLAY_KEYS},
         "additionalProperties": False,
     }

@@ -432,7 +432,9 @@ def _catalog_computes(manifest: Any, manager: PluginManager) -> tuple[str, ...]:
                 file=str(manifest.path),
                 path=f"catalog.credentials.{binding.field}",
             )
-    return tuple(c.name for c in manifest.computes if manifest.catalog.type in catalog_types_of(manager, c.type))
+    return tuple(
+        c.name for c in manifest.computes if manifest.catalog.type in catalog_types_of(manager, c.type)
+    )
 
 
 def _check_variables(

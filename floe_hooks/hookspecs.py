@@ -280,7 +280,8 @@ def catalog_profile(  # type: ignore[empty-body]
         (your own copy).
     :return: the complete output with the catalog attached and made the default database
         of models. Secrets only as templates from
-        :func:`floe_hooks.catalog.catalog_template` (``{{ env_var('DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD') }}``);
+        :func:`floe_hooks.catalog.catalog_template`
+        (``{{ env_var('DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD') }}``);
         every other string is a literal, as for :func:`generate_profile`.
     :raises ConfigError: for a catalog your engine cannot attach as configured (say why,
         with a ``path`` such as ``catalog.data_path``).

@@ -289,7 +289,9 @@ class PluginMetadata:
     description: str = ""
     dbt_adapter: str | None = None
     config_class: type | str | None = attrs.field(default=None, validator=_check_config_class, eq=_class_key)
-    catalog_types: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple, validator=_check_catalog_types)
+    catalog_types: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, validator=_check_catalog_types
+    )
 
     def load_config_class(self) -> type | None:
         """The config class, importing it when it is given as ``"module:Class"``.

@@ -4,6 +4,7 @@ Unit level: the files are real, the plugins are the installed DuckDB one and the
 ``fakepg`` type (which attaches no catalog). Real servers are in tests/lakehouse.
 """
 
+# ruff: noqa: E501 - exact one-line messages and YAML lines read best unwrapped
 from __future__ import annotations
 
 import json
@@ -53,13 +54,16 @@ class TestTheBlock:
         catalog = load_manifest(manifest(project), manager=pm).catalog
         assert catalog is not None
         assert (catalog.name, catalog.type, catalog.data_path) == ("lake", "ducklake", "s3://bucket/lake/")
-        assert catalog.metadata is not None and catalog.metadata.libpq() == "dbname=lake host=db.internal port=5432 user=floe"
-        assert catalog.shared and catalog.on_object_store
+        assert catalog.metadata is not None
+        assert catalog.metadata.libpq() == "dbname=lake host=db.internal port=5432 user=floe"
+        assert catalog.shared
+        assert catalog.on_object_store
 
     def test_a_local_metadata_file_and_folder(self, project: Project, pm: PluginManager) -> None:
         text = "catalog: {name: lake, type: ducklake, metadata: {type: duckdb, path: lake.ducklake}, data_path: lake/}\n"
         catalog = load_manifest(manifest(project, text), manager=pm).catalog
-        assert catalog is not None and not catalog.shared
+        assert catalog is not None
+        assert not catalog.shared
 
     def test_a_manifest_without_catalog_has_none(self, project: Project, pm: PluginManager) -> None:
         assert load_manifest(manifest(project, ""), manager=pm).catalog is None
@@ -98,7 +102,9 @@ class TestTheBlock:
             ),
         ],
     )
-    def test_bad_blocks_are_located(self, project: Project, pm: PluginManager, text: str, message: str) -> None:
+    def test_bad_blocks_are_located(
+        self, project: Project, pm: PluginManager, text: str, message: str
+    ) -> None:
         path = manifest(project, text + "\n")
         assert error(lambda: load_manifest(path, manager=pm)) == message
 
@@ -108,7 +114,8 @@ class TestGovernance:
         manifest(project, name="platform/manifest.yaml")
         child = project.write("team/manifest.yaml", "extends: ../platform/manifest.yaml\n")
         catalog = load_manifest(child, manager=pm).catalog
-        assert catalog is not None and catalog.name == "lake"
+        assert catalog is not None
+        assert catalog.name == "lake"
 
     def test_a_child_replacing_the_catalog_is_refused_naming_both_files(
         self, project: Project, pm: PluginManager
@@ -145,16 +152,25 @@ class TestGovernance:
         )
 
     def test_an_environment_changes_connection_settings(self, project: Project, pm: PluginManager) -> None:
-        text = CATALOG + "environments:\n  prod:\n    catalog: {metadata: {host: prod-db}, data_path: 's3://prod/lake/'}\n"
+        text = (
+            CATALOG
+            + "environments:\n  prod:\n    catalog: {metadata: {host: prod-db}, data_path: 's3://prod/lake/'}\n"
+        )
         path = manifest(project, text)
         prod = load_manifest(path, env="prod", manager=pm).catalog
         base = load_manifest(path, manager=pm).catalog
-        assert prod is not None and base is not None
-        assert prod.metadata is not None and prod.metadata.host == "prod-db" and prod.metadata.dbname == "lake"
-        assert prod.data_path == "s3://prod/lake/" and base.data_path == "s3://bucket/lake/"
+        assert prod is not None
+        assert base is not None
+        assert prod.metadata is not None
+        assert prod.metadata.host == "prod-db"
+        assert prod.metadata.dbname == "lake"
+        assert prod.data_path == "s3://prod/lake/"
+        assert base.data_path == "s3://bucket/lake/"
 
     @pytest.mark.parametrize("key", ["name", "type"])
-    def test_an_environment_never_changes_the_name_or_type(self, project: Project, pm: PluginManager, key: str) -> None:
+    def test_an_environment_never_changes_the_name_or_type(
+        self, project: Project, pm: PluginManager, key: str
+    ) -> None:
         text = CATALOG + f"environments:\n  prod:\n    catalog: {{{key}: other}}\n"
         assert error(lambda: load_manifest(manifest(project, text), manager=pm)) == (
             f"manifest.yaml: environments.prod.catalog.{key}: an environment may change the catalog's connection "
@@ -166,18 +182,28 @@ class TestGovernance:
 class TestCompile:
     def test_duckdb_computes_attach_it_fakepg_does_not(self, project: Project, pm: PluginManager) -> None:
         manifest(project)
-        project.product("- {name: staging, path: models/staging, compute: a}\n- {name: marts, path: models/marts}")
+        project.product(
+            "- {name: staging, path: models/staging, compute: a}\n- {name: marts, path: models/marts}"
+        )
         compiled = compile_product(load_product("floe.yaml", manager=pm), manager=pm)
         profile = compiled.compute("a").profile
         assert profile["database"] == "lake"
-        assert profile["attach"] == [{"path": "ducklake:floe_catalog_lake", "alias": "lake", "is_ducklake": True}]
+        assert profile["attach"] == [
+            {"path": "ducklake:floe_catalog_lake", "alias": "lake", "is_ducklake": True}
+        ]
         assert "database" not in compiled.compute("pg").profile
         assert compiled.artifacts["catalog"] == {
             "name": "lake",
             "type": "ducklake",
             "shared": True,
             "settings": {
-                "metadata": {"type": "postgres", "host": "db.internal", "port": 5432, "dbname": "lake", "user": "floe"},
+                "metadata": {
+                    "type": "postgres",
+                    "host": "db.internal",
+                    "port": 5432,
+                    "dbname": "lake",
+                    "user": "floe",
+                },
                 "data_path": "s3://bucket/lake/",
             },
             "attached_by": ["a", "b"],
@@ -193,14 +219,19 @@ class TestCompile:
         assert "password: '{{ env_var(''DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD'') }}'" in compiled.profiles_yml
         json.dumps(compiled.artifacts)  # serialisable
 
-    def test_the_generated_profile_is_valid_yaml_dbt_duckdb_reads(self, project: Project, pm: PluginManager) -> None:
+    def test_the_generated_profile_is_valid_yaml_dbt_duckdb_reads(
+        self, project: Project, pm: PluginManager
+    ) -> None:
         manifest(project)
         project.product()
         compiled = compile_product(load_product("floe.yaml", manager=pm), manager=pm)
         outputs = yaml.safe_load(compiled.profiles_yml)["analytics"]["outputs"]
         secrets = outputs["b"]["secrets"]
         assert [s["type"] for s in secrets] == ["s3", "postgres", "ducklake"]
-        assert secrets[2]["metadata_parameters"] == {"TYPE": "postgres", "SECRET": "floe_catalog_lake_metadata"}
+        assert secrets[2]["metadata_parameters"] == {
+            "TYPE": "postgres",
+            "SECRET": "floe_catalog_lake_metadata",
+        }
 
 
 class TestSecrets:
@@ -222,7 +253,10 @@ class TestSecrets:
 
     def test_references_resolve_into_the_dbt_variables(self, tmp_path: Path) -> None:
         env = catalog_environment(self._catalog(tmp_path), {"PW": "p"})
-        assert env == {"DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD": "p", "DBT_ENV_SECRET_CATALOG_LAKE_S3_SECRET": "from-a-file"}
+        assert env == {
+            "DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD": "p",
+            "DBT_ENV_SECRET_CATALOG_LAKE_S3_SECRET": "from-a-file",
+        }
 
     def test_a_missing_reference_names_the_variable_never_a_value(self, tmp_path: Path) -> None:
         assert error(lambda: catalog_environment(self._catalog(tmp_path), {})) == (
@@ -237,32 +271,44 @@ class TestEdges:
     def _manifest(self, project: Project, pm: PluginManager, extra: str = CATALOG):  # type: ignore[no-untyped-def]
         return load_manifest(manifest(project, extra), manager=pm)
 
-    def test_two_computes_that_attach_the_catalog_share_data(self, project: Project, pm: PluginManager) -> None:
+    def test_two_computes_that_attach_the_catalog_share_data(
+        self, project: Project, pm: PluginManager
+    ) -> None:
         m = self._manifest(project, pm)
         assert edge_problem(m.catalog, m.compute("a"), m.compute("b"), manager=pm) is None
         assert edge_problem(m.catalog, m.compute("a"), m.compute("a"), manager=pm) is None
 
-    def test_an_edge_into_a_compute_that_cannot_attach_it_is_refused(self, project: Project, pm: PluginManager) -> None:
+    def test_an_edge_into_a_compute_that_cannot_attach_it_is_refused(
+        self, project: Project, pm: PluginManager
+    ) -> None:
         m = self._manifest(project, pm)
         reason = edge_problem(m.catalog, m.compute("a"), m.compute("pg"), manager=pm)
         assert reason == (
             "compute 'pg' (type fakepg) cannot attach catalog 'lake' (type ducklake): plugin 'fakepg' attaches none"
         )
         assert reason is not None
-        message = str(edge_error("floe.yaml", "transforms[1].compute", "stg_orders", "a", "customer_revenue", "pg", reason))
+        message = str(
+            edge_error(
+                "floe.yaml", "transforms[1].compute", "stg_orders", "a", "customer_revenue", "pg", reason
+            )
+        )
         assert message == (
             "floe.yaml: transforms[1].compute: model stg_orders on compute a feeds model customer_revenue on "
             "compute pg, but compute 'pg' (type fakepg) cannot attach catalog 'lake' (type ducklake): plugin "
             "'fakepg' attaches none"
         )
 
-    def test_an_edge_out_of_a_compute_that_cannot_attach_it_is_refused(self, project: Project, pm: PluginManager) -> None:
+    def test_an_edge_out_of_a_compute_that_cannot_attach_it_is_refused(
+        self, project: Project, pm: PluginManager
+    ) -> None:
         m = self._manifest(project, pm)
         assert edge_problem(m.catalog, m.compute("pg"), m.compute("b"), manager=pm) == (
             "compute 'pg' (type fakepg) cannot attach catalog 'lake' (type ducklake): plugin 'fakepg' attaches none"
         )
 
-    def test_without_a_catalog_only_an_attached_database_file_works(self, project: Project, pm: PluginManager) -> None:
+    def test_without_a_catalog_only_an_attached_database_file_works(
+        self, project: Project, pm: PluginManager
+    ) -> None:
         text = "    - {name: c, type: duckdb, config: {path: c.duckdb, attach: [{path: a.duckdb, alias: ingest, read_only: true}]}}\n"
         m = self._manifest(project, pm, text)
         assert edge_problem(None, m.compute("a"), m.compute("c"), manager=pm) is None
@@ -297,9 +343,19 @@ class TestHealth:
         from floe_hooks.catalog import structure_catalog
 
         catalog = structure_catalog(
-            {"name": "lake", "type": "iceberg_rest", "uri": "http://127.0.0.1:1", "credentials": {"client_id": {"env": "NO_SUCH_VAR_X"}, "client_secret": {"env": "NO_SUCH_VAR_Y"}}},
+            {
+                "name": "lake",
+                "type": "iceberg_rest",
+                "uri": "http://127.0.0.1:1",
+                "credentials": {
+                    "client_id": {"env": "NO_SUCH_VAR_X"},
+                    "client_secret": {"env": "NO_SUCH_VAR_Y"},
+                },
+            },
             "manifest.yaml",
         )
         result = check_catalog(catalog, timeout=1, environ={})
         assert result.status is ConnectionStatus.UNHEALTHY
-        assert result.message.startswith("catalog 'lake': credentials not available: client_id (env NO_SUCH_VAR_X")
+        assert result.message.startswith(
+            "catalog 'lake': credentials not available: client_id (env NO_SUCH_VAR_X"
+        )

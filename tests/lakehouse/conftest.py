@@ -31,8 +31,11 @@ def _load_postgres_fixtures() -> Any:
     name = "floe_tests_postgres_server"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "postgres" / "conftest.py")
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).parent.parent / "postgres" / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -125,11 +128,18 @@ def floe(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
     """The installed ``floe`` command."""
     exe = Path(sys.executable).with_name("floe")
     return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=300
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 
-def dbt_step(workdir: Path, target: str, select: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def dbt_step(
+    workdir: Path, target: str, select: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     """``dbt build --target T --select S`` in ``workdir``, as one pod would run one step."""
     exe = Path(sys.executable).with_name("dbt")
     full = {
@@ -147,7 +157,9 @@ def dbt_step(workdir: Path, target: str, select: str, env: dict[str, str]) -> su
         env=full,
         timeout=600,
     )
-    assert done.returncode == 0, f"dbt failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"dbt failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    )
     return done
 
 

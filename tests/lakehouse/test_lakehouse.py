@@ -39,14 +39,22 @@ def _pg_catalog(server: Any, dbname: str, data_path: str, **more: Any) -> dict[s
     return {
         "name": "lake",
         "type": "ducklake",
-        "metadata": {"type": "postgres", "host": "127.0.0.1", "port": server.port, "dbname": dbname, "user": server.user},
+        "metadata": {
+            "type": "postgres",
+            "host": "127.0.0.1",
+            "port": server.port,
+            "dbname": dbname,
+            "user": server.user,
+        },
         "data_path": data_path,
         "credentials": {"password": {"env": "LAKE_PG_PASSWORD"}},
         **more,
     }
 
 
-def _read_marts(extension_directory: Path, server: Any, dbname: str, data_path: str, s3: S3Server | None = None) -> Any:
+def _read_marts(
+    extension_directory: Path, server: Any, dbname: str, data_path: str, s3: S3Server | None = None
+) -> Any:
     """The mart as a third party sees it: attach the same catalog and read it."""
     config = {"extension_directory": str(extension_directory), "autoinstall_known_extensions": False}
     with duckdb.connect(config=config) as conn:
@@ -80,7 +88,9 @@ def _run_two_pods(tmp_path: Path, profiles: Path, env: dict[str, str]) -> tuple[
 
 
 def test_the_dbt_project_carries_no_database_or_alias() -> None:
-    text = "\n".join(p.read_text() for p in PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml"))
+    text = "\n".join(
+        p.read_text() for p in PROJECT.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml")
+    )
     assert "database" not in text.replace("no +database", "")
     assert "alias" not in text.replace("no alias", "")
 
@@ -96,7 +106,11 @@ def test_two_pods_share_nothing_but_a_ducklake_on_postgres_and_a_folder(
     assert artifact["catalog"]["name"] == "lake"
     assert artifact["catalog"]["attached_by"] == ["a", "b"]
     assert artifact["catalog"]["env"] == [
-        {"variable": "DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD", "path": "credentials.password", "from": {"env": "LAKE_PG_PASSWORD"}}
+        {
+            "variable": "DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD",
+            "path": "credentials.password",
+            "from": {"env": "LAKE_PG_PASSWORD"},
+        }
     ]
     catalog = load_product(src / "floe.yaml").manifest.catalog
     env = catalog_environment(catalog, {"LAKE_PG_PASSWORD": pg_server.password})
@@ -104,11 +118,17 @@ def test_two_pods_share_nothing_but_a_ducklake_on_postgres_and_a_folder(
 
     pod_a, pod_b, logs = _run_two_pods(tmp_path, profiles, env)
 
-    assert (pod_a / "a.duckdb").exists() and not (pod_a / "b.duckdb").exists()
-    assert (pod_b / "b.duckdb").exists() and not (pod_b / "a.duckdb").exists()
+    assert (pod_a / "a.duckdb").exists()
+    assert not (pod_a / "b.duckdb").exists()
+    assert (pod_b / "b.duckdb").exists()
+    assert not (pod_b / "a.duckdb").exists()
     assert _read_marts(extension_directory, pg_server, lake_db, data) == MARTS
     assert list(Path(data).rglob("*.parquet")), "DuckLake wrote no data files into the folder"
-    for text in (profiles.read_text(), (src / "target" / "floe" / "compiled_artifacts.json").read_text(), logs):
+    for text in (
+        profiles.read_text(),
+        (src / "target" / "floe" / "compiled_artifacts.json").read_text(),
+        logs,
+    ):
         assert pg_server.password not in text
 
 
@@ -125,7 +145,12 @@ def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
         pg_server,
         lake_db,
         data,
-        storage={"endpoint": s3_server.endpoint, "region": s3_server.region, "url_style": "path", "use_ssl": False},
+        storage={
+            "endpoint": s3_server.endpoint,
+            "region": s3_server.region,
+            "url_style": "path",
+            "use_ssl": False,
+        },
     )
     catalog["credentials"] = {
         "password": {"env": "LAKE_PG_PASSWORD"},
@@ -149,10 +174,17 @@ def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
 
     assert _read_marts(extension_directory, pg_server, lake_db, data, s3_server) == MARTS
     keys = s3_server.keys()
-    assert keys and all(k.startswith("lake/") and k.endswith(".parquet") for k in keys), keys
+    assert keys, "DuckLake wrote nothing into the bucket"
+    assert all(k.startswith("lake/") and k.endswith(".parquet") for k in keys), keys
     # floe validate with debug logs sees the catalog (and its secrets) too
     check = floe(
-        "--log-level", "debug", "validate", "manifest.yaml", "--format", "json", cwd=src,
+        "--log-level",
+        "debug",
+        "validate",
+        "manifest.yaml",
+        "--format",
+        "json",
+        cwd=src,
         env={"LAKE_PG_PASSWORD": pg_server.password, "LAKE_S3_KEY_ID": s3_server.key_id},
     )
     assert check.returncode == 0, check.stdout + check.stderr
@@ -183,7 +215,16 @@ def test_an_unreachable_metadata_store_is_unhealthy_in_floe_validate(
         "credentials": {"password": {"env": "LAKE_PG_PASSWORD"}},
     }
     write_manifest(tmp_path, catalog, extension_directory)
-    done = floe("validate", "manifest.yaml", "--timeout", "2", "--format", "json", cwd=tmp_path, env={"LAKE_PG_PASSWORD": "x"})
+    done = floe(
+        "validate",
+        "manifest.yaml",
+        "--timeout",
+        "2",
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env={"LAKE_PG_PASSWORD": "x"},
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["catalog"]["status"] == "unhealthy"
@@ -201,7 +242,14 @@ def test_a_reachable_metadata_store_is_healthy_and_creates_nothing(
     data = tmp_path / "lake-data"
     data.mkdir()
     write_manifest(tmp_path, _pg_catalog(pg_server, lake_db, str(data) + "/"), extension_directory)
-    done = floe("validate", "manifest.yaml", "--format", "json", cwd=tmp_path, env={"LAKE_PG_PASSWORD": pg_server.password})
+    done = floe(
+        "validate",
+        "manifest.yaml",
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env={"LAKE_PG_PASSWORD": pg_server.password},
+    )
     report = json.loads(done.stdout)
     assert report["catalog"]["status"] == "healthy", report
     assert list(data.iterdir()) == []
@@ -209,5 +257,7 @@ def test_a_reachable_metadata_store_is_healthy_and_creates_nothing(
 
     params = {**pg_server.admin_params(), "dbname": lake_db}
     with psycopg.connect(**params) as conn:
-        tables = conn.execute("select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')").fetchall()
+        tables = conn.execute(
+            "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')"
+        ).fetchall()
     assert tables == [(0,)]
