@@ -19,8 +19,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from floe_hooks import load_product
+from floe_hooks import compile_file, load_product
 from floe_hooks.catalog import catalog_environment
+from floe_hooks.cli import main as cli_main
 
 from .conftest import PROJECT, S3Server, dbt_step, floe, pod, write_manifest
 
@@ -133,7 +134,13 @@ def test_two_pods_share_nothing_but_a_ducklake_on_postgres_and_a_folder(
 
 
 def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
-    tmp_path: Path, pg_server: Any, lake_db: str, extension_directory: Path, s3_server: S3Server
+    tmp_path: Path,
+    pg_server: Any,
+    lake_db: str,
+    extension_directory: Path,
+    s3_server: S3Server,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     canary = "canary-" + secrets.token_hex(16)
     secret_file = tmp_path / "mounted" / "s3-secret"
@@ -197,6 +204,42 @@ def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
             if path.is_file():
                 assert canary.encode() not in path.read_bytes(), path
     assert canary not in json.dumps(dict(os.environ))
+
+    # spans: floe compile (the catalog_profile hook) and floe validate (the catalog row) in
+    # this process, the OpenTelemetry SDK recording, the canary resolvable from its file
+    spans = _spans_of(
+        lambda: (
+            compile_file(src / "floe.yaml", out=tmp_path / "again"),
+            cli_main(["--log-level", "debug", "validate", str(src / "manifest.yaml"), "--format", "json"]),
+        ),
+        monkeypatch,
+        {"LAKE_PG_PASSWORD": pg_server.password, "LAKE_S3_KEY_ID": s3_server.key_id},
+    )
+    assert "floe.catalog_profile" in spans
+    captured = capsys.readouterr()
+    assert '"status": "healthy"' in captured.out
+    assert canary not in spans + captured.out + captured.err
+
+
+def _spans_of(work: Any, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> str:
+    """Run ``work`` with an in-memory span exporter; every finished span as JSON text."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    work()
+    return "\n".join(span.to_json() for span in exporter.get_finished_spans())
 
 
 def test_an_unreachable_metadata_store_is_unhealthy_in_floe_validate(
