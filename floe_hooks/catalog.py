@@ -935,7 +935,11 @@ def catalog_schema(builder: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "type": ["object", "null"],
         "description": "Changes to the catalog's connection settings in one environment; "
         "never its name or type.",
-        "properties": {key: props[key] for key in CATALOG_OVERLAY_KEYS},
+        # nested blocks merge key by key: an overlay may give only {metadata: {host: ...}}
+        "properties": {
+            key: {"type": "object"} if key in ("metadata", "storage") else props[key]
+            for key in CATALOG_OVERLAY_KEYS
+        },
         "additionalProperties": False,
     }
     return block, overlay
