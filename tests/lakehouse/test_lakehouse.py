@@ -304,3 +304,30 @@ def test_a_reachable_metadata_store_is_healthy_and_creates_nothing(
             "select count(*) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')"
         ).fetchall()
     assert tables == [(0,)]
+
+
+def test_a_child_manifest_replacing_the_catalog_is_refused_by_floe_compile(
+    tmp_path: Path, extension_directory: Path
+) -> None:
+    platform = tmp_path / "platform"
+    platform.mkdir()
+    catalog = {
+        "name": "lake",
+        "type": "ducklake",
+        "metadata": {"type": "duckdb", "path": "lake.ducklake"},
+        "data_path": "lake_data/",
+    }
+    write_manifest(platform, catalog, extension_directory)
+    src = _source(tmp_path)
+    mine = {**catalog, "name": "mine"}
+    (src / "manifest.yaml").write_text(
+        json.dumps({"extends": "../platform/manifest.yaml", "catalog": mine})  # JSON is YAML
+    )
+    done = floe("compile", "floe.yaml", cwd=src)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "floe: error: manifest.yaml: catalog: cannot replace the catalog 'lake' set by the parent manifest "
+        "../platform/manifest.yaml: the catalog is the platform's; a child manifest inherits it as it is "
+        "(environments.<env>.catalog may change its connection settings)\n"
+    )
+    assert not (src / "target").exists()
