@@ -11,6 +11,7 @@ module                     what it does
 :mod:`floe_duckdb.profile` the dbt-duckdb output; memory/threads from the pod
 :mod:`floe_duckdb.health`  the read-only, lock-aware health check
 :mod:`floe_duckdb.iceberg` SQL attaching an Iceberg REST catalog
+:mod:`floe_duckdb.lakehouse`  the manifest's catalog in the dbt-duckdb output
 :mod:`floe_duckdb.extensions`  a local ``extension_directory`` from PyPI wheels
 =========================  ==================================================
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         Remote,
         Retries,
     )
+    from floe_hooks import LakehouseCatalog
 
 __version__ = "0.2.0"
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "Retries",
     "__version__",
     "catalog_attachment_sql",
+    "catalog_profile",
     "generate_profile",
     "plugin_metadata",
     "resource_requirements",
@@ -68,12 +71,13 @@ def plugin_metadata() -> PluginMetadata:
     return PluginMetadata(
         name="duckdb",
         version=__version__,
-        floe_api_version="1.0",  # the contract this plugin was written for, not the running one
+        floe_api_version="1.1",  # the contract this plugin was written for, not the running one
         compute_types=("duckdb",),
         description="DuckDB, in-process: in-memory or a local file; Iceberg through the iceberg extension",
         dbt_adapter="dbt-duckdb>=1.9",
         # a path, not the class: imported when a config is read, not by `floe plugins`
         config_class="floe_duckdb.config:DuckDBConfig",
+        catalog_types=("ducklake", "iceberg_rest"),
     )
 
 
@@ -115,6 +119,16 @@ def catalog_attachment_sql(
     from floe_duckdb.iceberg import attachment_sql
 
     return attachment_sql(compute, catalog, secrets)
+
+
+@hookimpl
+def catalog_profile(
+    compute: ComputeConfig, catalog: LakehouseCatalog, profile: dict[str, Any]
+) -> dict[str, Any]:
+    """The catalog in dbt-duckdb's ``attach`` under its name, and the output's default ``database``."""
+    from floe_duckdb.lakehouse import catalog_profile as attach_catalog
+
+    return attach_catalog(compute, catalog, profile)
 
 
 _CONFIG_NAMES = (

@@ -67,6 +67,7 @@ from floe_hooks.secrets import SecretBinding, SecretRef, SecretValue, profile_se
 
 if TYPE_CHECKING:
     from floe_hooks._convert import structure, unstructure
+    from floe_hooks.catalog import LakehouseCatalog, catalog_template, edge_problem
     from floe_hooks.compile import (
         CompiledCompute,
         CompiledProject,
@@ -144,6 +145,10 @@ __all__ = [
     "product_schema",
     # health checks
     "check_health",
+    # the lakehouse catalog (lazy)
+    "LakehouseCatalog",
+    "catalog_template",
+    "edge_problem",
     # errors
     "ComputeConnectionError",
     "ComputeTimeoutError",
@@ -181,6 +186,9 @@ _LAZY = {
     "write_kubernetes": "floe_hooks.kubernetes",
     "manifest_schema": "floe_hooks.schema",
     "product_schema": "floe_hooks.schema",
+    "LakehouseCatalog": "floe_hooks.catalog",
+    "catalog_template": "floe_hooks.catalog",
+    "edge_problem": "floe_hooks.catalog",
 }
 
 

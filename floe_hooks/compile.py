@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 #: Version of the ``compiled_artifacts.json`` schema: MAJOR changes break readers.
-ARTIFACT_VERSION = "1.0"
+ARTIFACT_VERSION = "1.1"
 #: File names inside the output directory.
 PROFILES_FILE = "profiles.yml"
 ARTIFACTS_FILE = "compiled_artifacts.json"
@@ -356,6 +356,7 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     compiled: list[CompiledCompute] = []
     outputs: dict[str, Any] = {}
     variables: dict[str, tuple[str, SecretBinding]] = {}
+    attaching = _catalog_computes(manifest, manager)
     for compute in manifest.computes:
         secrets = secret_bindings(compute)
         _check_variables(compute.name, secrets, variables, str(manifest.path))
@@ -367,6 +368,11 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
             raise exc.with_location(
                 file=str(manifest.path), prefix=f"compute.approved[name={compute.name}]"
             ) from None
+        if manifest.catalog is not None and compute.name in attaching:
+            try:
+                profile = manager.catalog_profile(compute, manifest.catalog, profile)
+            except ConfigError as exc:
+                raise exc.with_location(file=exc.file or str(manifest.path)) from None
         try:
             profile = _plain(profile, "profile")
         except Exception as exc:  # copying runs plugin code too (a dict subclass's items())
@@ -404,7 +410,31 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     )
     run_plan = _run_plan(product)
     artifacts = _artifacts(product, tuple(compiled), run_plan, profiles_yml)
+    if manifest.catalog is not None:
+        from floe_hooks.catalog import catalog_artifact
+
+        artifacts["catalog"] = catalog_artifact(manifest.catalog, attaching)
     return CompiledProject(product, tuple(compiled), run_plan, profiles_yml, artifacts)
+
+
+def _catalog_computes(manifest: Any, manager: PluginManager) -> tuple[str, ...]:
+    """The computes whose plugin attaches the manifest's catalog type (none without a catalog)."""
+    if manifest.catalog is None:
+        return ()
+    from floe_hooks.catalog import catalog_bindings, catalog_types_of
+
+    taken = {b.variable: c.name for c in manifest.computes for b in secret_bindings(c)}
+    for binding in catalog_bindings(manifest.catalog):
+        if binding.variable in taken:
+            raise ConfigError(
+                f"its dbt variable {binding.variable} is also a secret variable of compute "
+                f"{taken[binding.variable]!r}; rename the catalog or the compute",
+                file=str(manifest.path),
+                path=f"catalog.credentials.{binding.field}",
+            )
+    return tuple(
+        c.name for c in manifest.computes if manifest.catalog.type in catalog_types_of(manager, c.type)
+    )
 
 
 def _check_variables(

@@ -28,7 +28,9 @@ Rules that hold for every hook:
 * **Import heavy drivers lazily**, inside the hook that needs them: ``floe plugins``
   imports your module, and must stay fast.
 
-Version history: ``floe_api_version`` ``1.0`` introduced all hooks below.
+Version history: ``floe_api_version`` ``1.0`` introduced all hooks below except
+:func:`catalog_profile`; ``1.1`` added :func:`catalog_profile` and
+``PluginMetadata.catalog_types`` (a ``1.0`` plugin loads unchanged and attaches no catalog).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from floe_hooks._markers import hookspec
 
 if TYPE_CHECKING:
+    from floe_hooks.catalog import LakehouseCatalog
     from floe_hooks.models import (
         CatalogConfig,
         ComputeConfig,
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
 REQUIRED_HOOKS = ("plugin_metadata", "generate_profile", "validate_connection", "resource_requirements")
 
 #: Hooks a plugin may leave out; calling one it lacks raises ``PluginContractError``.
-OPTIONAL_HOOKS = ("catalog_attachment_sql",)
+OPTIONAL_HOOKS = ("catalog_attachment_sql", "catalog_profile")
 
 
 @hookspec(firstresult=True)
@@ -246,4 +249,51 @@ def catalog_attachment_sql(  # type: ignore[empty-body]
                              sensitive=True),
                 SqlStatement(f"ATTACH {quote(catalog.warehouse)} AS {ident(catalog.name)} (TYPE iceberg)"),
             ]
+    """
+
+
+@hookspec(firstresult=True)
+def catalog_profile(  # type: ignore[empty-body]
+    compute: ComputeConfig, catalog: LakehouseCatalog, profile: dict[str, Any]
+) -> dict[str, Any]:
+    """Attach the manifest's lakehouse catalog to a compute's dbt output. Optional (API 1.1).
+
+    This is how computes exchange tables: every compute whose plugin can attach the
+    manifest's ``catalog:`` attaches it under ``catalog.name`` and writes its models there
+    by default, so ``ref('stg_orders')`` names the same table on every compute and the
+    dbt project needs no ``+database``. ``floe compile`` calls this hook right after
+    :func:`generate_profile`, once per approved compute, only when the manifest declares a
+    catalog whose ``type`` your :class:`~floe_hooks.PluginMetadata` lists in
+    ``catalog_types``; declaring a type there without implementing this hook is a
+    ``PluginContractError`` at compile time. ``floe run`` refuses, before any dbt runs, a
+    dependency edge between two computes that do not both attach the catalog
+    (:func:`floe_hooks.catalog.edge_problem`), so declare only what you really attach.
+
+    :param compute: the resolved compute, as for :func:`generate_profile`.
+    :param catalog: the resolved :class:`~floe_hooks.catalog.LakehouseCatalog`: ``name``
+        (the SQL name to attach it as), ``type`` (``ducklake`` or ``iceberg_rest``),
+        ``metadata`` (DuckLake's store: PostgreSQL ``host``/``port``/``dbname``/``user``,
+        or a DuckDB file ``path``), ``data_path`` (a folder or ``s3://bucket/prefix/``),
+        ``storage`` (object-store endpoint, region, URL style, TLS), Iceberg REST ``uri``,
+        ``warehouse``, ``oauth2_server_uri``, ``scope``, and ``credentials`` (references only).
+    :param profile: the output your :func:`generate_profile` returned for this compute
+        (your own copy).
+    :return: the complete output with the catalog attached and made the default database
+        of models. Secrets only as templates from
+        :func:`floe_hooks.catalog.catalog_template`
+        (``{{ env_var('DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD') }}``);
+        every other string is a literal, as for :func:`generate_profile`.
+    :raises ConfigError: for a catalog your engine cannot attach as configured (say why,
+        with a ``path`` such as ``catalog.data_path``).
+
+    Example (DuckDB, through dbt-duckdb's ``attach``)::
+
+        @hookimpl
+        def catalog_profile(compute, catalog, profile):
+            profile = dict(profile)
+            profile["attach"] = [*profile.get("attach", []), {
+                "path": f"ducklake:{catalog.metadata.path}", "alias": catalog.name,
+                "is_ducklake": True, "options": {"data_path": catalog.data_path}}]
+            profile["database"] = catalog.name
+            return profile
     """

@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import pluggy
@@ -63,6 +63,9 @@ from floe_hooks.models import (
     SqlStatement,
 )
 from floe_hooks.secrets import SecretValue
+
+if TYPE_CHECKING:
+    from floe_hooks.catalog import LakehouseCatalog
 
 __all__ = [
     "PluginManager",
@@ -519,6 +522,16 @@ class PluginManager:
             raise self._contract(
                 compute, "catalog_attachment_sql", "a list of floe_hooks.SqlStatement", result
             )
+        return result
+
+    def catalog_profile(
+        self, compute: ComputeConfig, catalog: LakehouseCatalog, profile: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """``compute``'s dbt output with the lakehouse catalog attached (optional hook, API 1.1)."""
+        kwargs = {"compute": compute, "catalog": catalog, "profile": dict(profile)}
+        result = self._call("catalog_profile", compute, kwargs)
+        if not isinstance(result, dict) or not isinstance(dict.get(result, "type"), str):
+            raise self._contract(compute, "catalog_profile", "a dict with a string 'type'", result)
         return result
 
     def _caller(self, hook: str, owner: PluginInfo) -> Any:

@@ -41,6 +41,7 @@ from floe_hooks.errors import ConfigError, PluginConflictError, UnknownComputeTy
 from floe_hooks.models import ComputeConfig
 
 if TYPE_CHECKING:
+    from floe_hooks.catalog import CatalogLevel, LakehouseCatalog
     from floe_hooks.manager import PluginManager
 
 __all__ = [
@@ -179,6 +180,8 @@ class Manifest:
     :ivar chain: this manifest, then its parent, up to the root of ``extends:``.
     :ivar kubernetes: settings for dbt job pods.
     :ivar version: the file format version.
+    :ivar catalog: the lakehouse catalog computes exchange tables through, or None
+        (:class:`floe_hooks.catalog.LakehouseCatalog`).
     """
 
     path: Path
@@ -189,6 +192,7 @@ class Manifest:
     chain: tuple[Path, ...] = ()
     kubernetes: KubernetesSettings = attrs.field(factory=KubernetesSettings)
     version: int = 1
+    catalog: LakehouseCatalog | None = None
     _index: dict[str, ComputeConfig] = attrs.field(
         init=False,
         eq=False,
@@ -283,6 +287,7 @@ class _ComputeSection:
 class _EnvironmentSection:
     compute: Mapping[str, Any] = attrs.field(factory=dict)
     kubernetes: Mapping[str, Any] = attrs.field(factory=dict)
+    catalog: Any = None  # resolved by floe_hooks.catalog
 
 
 @attrs.frozen
@@ -292,6 +297,7 @@ class _ManifestFile:
     compute: _ComputeSection | None = None
     environments: Mapping[str, _EnvironmentSection] = attrs.field(factory=dict)
     kubernetes: Mapping[str, Any] = attrs.field(factory=dict)
+    catalog: Any = None  # resolved by floe_hooks.catalog
 
 
 @attrs.frozen
@@ -430,6 +436,7 @@ class _Level:
         self.env_computes: dict[str, dict[str, ComputeConfig]] = {}
         self.env_kubernetes: dict[str, KubernetesSettings] = {}
         self.kubernetes = KubernetesSettings()
+        self.catalog: CatalogLevel | None = None
 
 
 class _Resolver:
@@ -516,6 +523,15 @@ class _Resolver:
         self._computes(level, spec, parent)
         self._default(level, spec, parent)
         self._environments(level, spec, parent)
+        from floe_hooks.catalog import catalog_level
+
+        level.catalog = catalog_level(
+            data,
+            display,
+            parent.catalog if parent else None,
+            parent.display if parent else None,
+            level.env_names,
+        )
         return level
 
     def _parent(self, extends: str, path: Path, display: str, stack: tuple[tuple[str, str], ...]) -> _Level:
@@ -755,6 +771,7 @@ def _manifest_from(level: _Level, path: Path, env: str | None) -> Manifest:
         chain=tuple(Path(p) for p in level.chain),
         kubernetes=level.env_kubernetes[env] if env is not None else level.kubernetes,
         version=level.version,
+        catalog=level.catalog.resolve(env) if level.catalog is not None else None,
     )
 
 

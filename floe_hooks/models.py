@@ -254,6 +254,12 @@ def _check_config_class(_: Any, attribute: attrs.Attribute[Any], value: type | s
     raise ConfigError(f'must be an attrs class or "module:Class", got {value!r}', path=attribute.name)
 
 
+def _check_catalog_types(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not _NAME.fullmatch(item):
+            raise ConfigError(f"{item!r} is not a valid catalog type name", path=f"{attribute.name}[{index}]")
+
+
 def _class_key(value: type | str | None) -> str | None:
     """A class and its ``"module:Class"`` path compare equal."""
     return value if value is None or isinstance(value, str) else f"{value.__module__}:{value.__qualname__}"
@@ -272,6 +278,8 @@ class PluginMetadata:
     :ivar config_class: the attrs class of its ``config:`` block, or None when it takes none;
         a ``"module:Class"`` string defers importing it until a config is structured, which
         keeps ``floe plugins`` fast (:meth:`load_config_class` resolves it).
+    :ivar catalog_types: the lakehouse catalog types (``catalog.type``: ``ducklake``,
+        ``iceberg_rest``) its ``catalog_profile`` hook attaches; empty: none (API 1.1).
     """
 
     name: str
@@ -281,6 +289,9 @@ class PluginMetadata:
     description: str = ""
     dbt_adapter: str | None = None
     config_class: type | str | None = attrs.field(default=None, validator=_check_config_class, eq=_class_key)
+    catalog_types: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, validator=_check_catalog_types
+    )
 
     def load_config_class(self) -> type | None:
         """The config class, importing it when it is given as ``"module:Class"``.

@@ -196,6 +196,9 @@ def manifest_schema(manager: PluginManager | None = None) -> dict[str, Any]:
         "additionalProperties": False,
     }
     kubernetes = builder.ref(KubernetesSettings)
+    from floe_hooks.catalog import catalog_schema
+
+    catalog, catalog_overlay = catalog_schema(builder)
     return {
         "$schema": DIALECT,
         "title": "floe platform manifest (manifest.yaml)",
@@ -237,10 +240,12 @@ def manifest_schema(manager: PluginManager | None = None) -> dict[str, Any]:
                             "additionalProperties": {"$ref": "#/$defs/compute-overlay"},
                         },
                         "kubernetes": kubernetes,
+                        "catalog": catalog_overlay,
                     },
                 },
             },
             "kubernetes": kubernetes,
+            "catalog": catalog,
         },
         "$defs": builder.defs,
     }

@@ -117,14 +117,22 @@ def _row(compute: ComputeConfig, result: ConnectionResult) -> dict[str, Any]:
     }
 
 
-def _print_report(computes: Sequence[ComputeConfig], results: Sequence[ConnectionResult], fmt: str) -> None:
+def _print_report(
+    computes: Sequence[ComputeConfig],
+    results: Sequence[ConnectionResult],
+    fmt: str,
+    catalog: dict[str, Any] | None = None,
+) -> None:
     from floe_hooks._commands._output import dump_json, table
 
     rows = [_row(c, r) for c, r in zip(computes, results, strict=True)]
     if fmt == "json":
-        summary = {s: sum(r["status"] == s for r in rows) for s in ("healthy", "degraded", "unhealthy")}
-        dump_json({"computes": rows, "summary": summary})
+        every = [*rows, *([catalog] if catalog else [])]
+        summary = {s: sum(r["status"] == s for r in every) for s in ("healthy", "degraded", "unhealthy")}
+        dump_json({"computes": rows, **({"catalog": catalog} if catalog else {}), "summary": summary})
         return
+    if catalog:  # its own row: the catalog every compute exchanges tables through
+        rows.append({**catalog, "compute": f"catalog {catalog['name']}"})
     table(
         ("compute", "type", "status", "latency", "message", "warnings"),
         [
@@ -240,6 +248,15 @@ def run(args: argparse.Namespace) -> int:
         os.chdir(Path(args.path).resolve().parent)
     if args.watch is not None:
         return _watch(computes, args, manager)
+    catalog = manifest.catalog if not args.compute else None
+    if catalog is None:
+        results = _check(computes, args, manager)
+        _print_report(computes, results, args.format)
+        return exit_code(results, args.strict)
+    from floe_hooks.catalog import check_catalog_concurrently
+
+    wait = check_catalog_concurrently(catalog, args.timeout)
     results = _check(computes, args, manager)
-    _print_report(computes, results, args.format)
-    return exit_code(results, args.strict)
+    row = wait()
+    _print_report(computes, results, args.format, row[1])
+    return exit_code([*results, row[0]], args.strict)

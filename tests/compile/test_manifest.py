@@ -236,7 +236,7 @@ class TestManifestRules:
         path = m(project, "compute: {approved: [duckdb]}\ncomputes: {}\n")
         assert error(lambda: load_manifest(path, manager=pm)) == (
             "manifest.yaml: unknown key 'computes'; allowed: "
-            "compute, environments, extends, kubernetes, version"
+            "catalog, compute, environments, extends, kubernetes, version"
         )
 
     def test_at_least_one_compute_is_approved(self, project: Project, pm: PluginManager) -> None:

@@ -39,7 +39,7 @@ __version__ = "0.1.0"
 __all__ = ["SSL_MODES", "PostgresConfig", "__version__"]
 
 #: The API version this plugin was written against (not the framework's current one).
-FLOE_API = "1.0"
+FLOE_API = "1.1"  # 1.1: it declares catalog_types (none)
 
 #: libpq's ``sslmode`` values, weakest first.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -113,6 +113,10 @@ def plugin_metadata() -> PluginMetadata:
         description="PostgreSQL through dbt-postgres; psycopg health check",
         dbt_adapter="dbt-postgres>=1.9,<2",
         config_class=PostgresConfig,
+        # No lakehouse catalog: PostgreSQL cannot attach DuckLake or Iceberg REST through
+        # dbt-postgres, so `floe run` refuses an edge from another compute into this one
+        # (floe_hooks.catalog.edge_problem) instead of failing inside dbt. API 1.1 field.
+        catalog_types=(),
     )
 
 

@@ -1,0 +1,3 @@
+select customer, count(*) as orders, sum(amount) as revenue
+from {{ ref('stg_orders') }}
+group by customer

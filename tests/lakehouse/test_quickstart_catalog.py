@@ -1,0 +1,64 @@
+"""docs/lakehouse.md's recipe, followed: the quickstart on a shared DuckLake catalog.
+
+The quickstart as shipped hands staging to marts through a shared disk (``warehouse``
+attaches ``ingest.duckdb``; the dbt project pins ``+database: ingest``). The recipe adds
+the catalog, drops the attach and the ``+database`` line; both steps then write into the
+catalog and the marts come out the same.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from .conftest import dbt_step, floe
+
+pytestmark = pytest.mark.lakehouse
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+
+
+def test_the_quickstart_runs_on_a_shared_catalog_with_no_database_in_the_dbt_project(
+    tmp_path: Path, extension_directory: Path
+) -> None:
+    work = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, work, ignore=shutil.ignore_patterns("target", "*.duckdb", "logs"))
+    manifest = yaml.safe_load((work / "manifest.yaml").read_text())
+    for compute in manifest["compute"]["approved"]:
+        compute["config"].pop("attach", None)  # step 1: no shared disk
+        compute["config"].update(extension_directory=str(extension_directory), autoinstall_extensions=False)
+    manifest["catalog"] = {
+        "name": "lake",
+        "type": "ducklake",
+        "metadata": {"type": "duckdb", "path": "lake.ducklake"},
+        "data_path": "lake_data/",
+    }
+    (work / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    project = work / "dbt_project.yml"
+    lines = project.read_text().splitlines()
+    kept = [line for line in lines if "+database: ingest" not in line]  # step 2
+    assert len(kept) == len(lines) - 1
+    project.write_text("\n".join(kept) + "\n")
+
+    done = floe("compile", "floe.yaml", cwd=work)  # step 3
+    assert done.returncode == 0, done.stderr
+    (work / "profiles.yml").symlink_to(work / "target" / "floe" / "profiles.yml")
+    dbt_step(work, "ingest", "path:models/staging", {})
+    dbt_step(work, "warehouse", "path:models/marts", {})
+
+    config = {"extension_directory": str(extension_directory), "autoinstall_known_extensions": False}
+    with duckdb.connect(config=config) as conn:
+        conn.execute("LOAD ducklake")
+        conn.execute(f"ATTACH 'ducklake:{work / 'lake.ducklake'}' AS lake (READ_ONLY)")  # data path: its own
+        revenue = conn.execute("select count(*), sum(revenue) from lake.main.customer_revenue").fetchone()
+        staged = conn.execute("select count(*) from lake.main.stg_orders").fetchone()
+    assert revenue is not None
+    assert revenue[0] > 0
+    assert staged is not None
+    assert staged[0] > 0
+    with duckdb.connect(str(work / "ingest.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(*) from duckdb_tables()").fetchone() == (0,)
