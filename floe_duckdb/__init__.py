@@ -55,6 +55,7 @@ __all__ = [
     "Retries",
     "__version__",
     "catalog_attachment_sql",
+    "exclusive_resources",
     "generate_profile",
     "plugin_metadata",
     "resource_requirements",
@@ -68,7 +69,7 @@ def plugin_metadata() -> PluginMetadata:
     return PluginMetadata(
         name="duckdb",
         version=__version__,
-        floe_api_version="1.0",  # the contract this plugin was written for, not the running one
+        floe_api_version="1.1",  # the contract this plugin was written for, not the running one
         compute_types=("duckdb",),
         description="DuckDB, in-process: in-memory or a local file; Iceberg through the iceberg extension",
         dbt_adapter="dbt-duckdb>=1.9",
@@ -115,6 +116,30 @@ def catalog_attachment_sql(
     from floe_duckdb.iceberg import attachment_sql
 
     return attachment_sql(compute, catalog, secrets)
+
+
+@hookimpl
+def exclusive_resources(compute: ComputeConfig) -> list[str]:
+    """The database file and every local file it attaches: DuckDB lets one process write a file.
+
+    ``:memory:`` holds nothing; remote paths (``s3://``, ``md:``, ``postgres:``...) are
+    arbitrated by their servers. Keys are ``file:<normalised path>``, relative paths kept
+    relative (they resolve against dbt's working directory).
+    """
+    import os
+
+    config = compute.config
+    if config is None:
+        return []
+    paths = [config.path, *(a.path for a in config.attach)]
+    keys: list[str] = []
+    for path in paths:
+        if path == ":memory:" or ":" in path.split("/", 1)[0]:
+            continue  # in memory, or a URL / prefixed name (s3://, md:, postgres:...)
+        key = f"file:{os.path.normpath(path)}"
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 _CONFIG_NAMES = (

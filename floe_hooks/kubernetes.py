@@ -349,7 +349,7 @@ def _job(
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": settings.image,
-        "command": step.command(render.compiled.product.name),
+        "command": step.command(render.compiled.product.dbt_profile),
         "env": env,
         "resources": compute.resources.to_kubernetes(),
         "securityContext": {

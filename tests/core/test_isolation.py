@@ -106,7 +106,9 @@ def test_missing_required_hook_is_a_load_failure(site: Any) -> None:
     )
 
 
-@pytest.mark.parametrize(("api", "ok"), [("1.0", True), ("1.1", False), ("2.0", False), ("0.9", False)])
+@pytest.mark.parametrize(
+    ("api", "ok"), [("1.0", True), ("1.1", True), ("1.2", False), ("2.0", False), ("0.9", False)]
+)
 def test_api_version_compatibility(site: Any, api: str, ok: bool) -> None:
     site.good("alpha", api=api)
     pm = PluginManager(path=site.path)
@@ -115,7 +117,7 @@ def test_api_version_compatibility(site: Any, api: str, ok: bool) -> None:
     else:
         failure = _failure(pm, "alpha")
         assert failure.error == "IncompatibleAPIError"
-        assert f"written for floe API {api}, this floe-hooks speaks 1.0" in failure.reason
+        assert f"written for floe API {api}, this floe-hooks speaks 1.1" in failure.reason
 
 
 def test_metadata_of_the_wrong_type_is_a_load_failure(site: Any) -> None:
