@@ -76,7 +76,8 @@ class Run:
         compiled = run_with_hook_deadline(lambda: compile_product(product, manager=manager), timeout)
         if product.project is None:
             raise ConfigError(
-                "floe run needs the dbt project beside this file (dbt_project.yml not found)", file=str(self.path)
+                "floe run needs the dbt project beside this file (dbt_project.yml not found)",
+                file=str(self.path),
             )
         self.compiled = compiled
         self.root = product.project.root.resolve()
@@ -91,7 +92,9 @@ class Run:
             assert self.previous is not None
             return self._up_to_date_result(started, state)
 
-        _log.info("run_started", product=product.name, file=str(self.path), environment=self.env, select=self.select)
+        _log.info(
+            "run_started", product=product.name, file=str(self.path), environment=self.env, select=self.select
+        )
         span = _schedule.run_span(product.name, self.cid, {"floe.environment": self.env})
         graph = self._parse()
         planned = self._planned(graph)
@@ -102,7 +105,10 @@ class Run:
         order = [s.compute for s in graph.steps]
         needs = {s.compute: s.needs for s in graph.steps}
         alone = _alone(order, needs)
-        self.mode = {c: "in-process" if (c in alone or jobs == 1) and not self.secrets[c] else "subprocess" for c in order}
+        self.mode = {
+            c: "in-process" if (c in alone or jobs == 1) and not self.secrets[c] else "subprocess"
+            for c in order
+        }
         self.planned = planned
         self.index = {c: i for i, c in enumerate(order, 1)}
         self.needs = needs
@@ -155,7 +161,9 @@ class Run:
     def _fingerprint(self) -> str:
         from floe_hooks._version import __version__
 
-        files = [self.root / key[5:] for keys in self.resources.values() for key in keys if key.startswith("file:")]
+        files = [
+            self.root / key[5:] for keys in self.resources.values() for key in keys if key.startswith("file:")
+        ]
         extra = {"profiles": self.compiled.profiles_yml, "env": str(self.env), "floe": __version__}
         return _schedule.fingerprint(self.root, extra, files)
 
@@ -281,7 +289,9 @@ class Run:
                 "--output-keys", "unique_id", "--quiet"]  # fmt: skip
         chosen: set[str] = set()
         if self.secrets[target]:  # dbt would need the secrets in this process's environment
-            raise ConfigError("--select needs a compute without secrets to resolve it on", file=str(self.path))
+            raise ConfigError(
+                "--select needs a compute without secrets to resolve it on", file=str(self.path)
+            )
         status, result = _dbt.invoke(args, cwd=self.root, in_process=True)
         if status != 0:
             raise ConfigError(f"dbt refused the selection {self.select!r}", file=str(self.path))
@@ -303,7 +313,11 @@ class Run:
     # ------------------------------------------------------------------ steps
 
     def _skip(self, compute: str, need: str) -> None:
-        why = "failed" if self.results.get(need, None) is None or self.results[need].status == "failed" else "was skipped"
+        why = (
+            "failed"
+            if self.results.get(need, None) is None or self.results[need].status == "failed"
+            else "was skipped"
+        )
         result = StepResult(
             self.index[compute], compute, self.needs[compute], (), "skipped",
             nodes=len(self.planned[compute][0]), reason=f"needs {need}, which {why}",
@@ -389,9 +403,7 @@ def _alone(order: list[str], needs: Mapping[str, tuple[str, ...]]) -> set[str]:
         for need in needs.get(compute, ()):
             found |= {need} | upstream[need]
         upstream[compute] = found
-    return {
-        c for c in order if all(o == c or o in upstream[c] or c in upstream[o] for o in order)
-    }
+    return {c for c in order if all(o == c or o in upstream[c] or c in upstream[o] for o in order)}
 
 
 def _selectors(graph: StepGraph, step: Any, nodes: list[str]) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ Pure data in, pure data out (no dbt import): :func:`build_graph` takes the
 from __future__ import annotations
 
 import graphlib
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -253,7 +254,10 @@ def _latest(computes: Sequence[str], edges: Mapping[tuple[str, str], Any], order
 
 
 def _order(
-    nodes: Mapping[str, GraphNode], edges: Mapping[tuple[str, str], tuple[str, str]], order: Mapping[str, int], file: str
+    nodes: Mapping[str, GraphNode],
+    edges: Mapping[tuple[str, str], tuple[str, str]],
+    order: Mapping[str, int],
+    file: str,
 ) -> list[str]:
     """Computes with nodes, topologically sorted (ties in plan order); a cycle is a located error."""
     used = sorted({n.compute for n in nodes.values()}, key=lambda c: order.get(c, len(order)))
@@ -270,7 +274,7 @@ def _order(
         if (cycle[0], cycle[1]) not in edges:
             cycle.reverse()
         links = []
-        for up, down in zip(cycle, cycle[1:], strict=False):
+        for up, down in itertools.pairwise(cycle):
             first, then = edges[(up, down)]
             links.append(f"{nodes[then].unique_id} on {down} depends on {nodes[first].unique_id} on {up}")
         raise ConfigError(

@@ -104,7 +104,9 @@ def _walk(root: Path, folder: str, suffixes: tuple[str, ...]) -> list[str]:
     for current, dirs, files in os.walk(base):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         rel = Path(current).relative_to(root).as_posix()
-        found.extend(f"{rel}/{name}" for name in files if name.endswith(suffixes) and not name.startswith("."))
+        found.extend(
+            f"{rel}/{name}" for name in files if name.endswith(suffixes) and not name.startswith(".")
+        )
     return found
 
 
@@ -157,7 +159,8 @@ def check_project(
     for index, transform in enumerate(transforms):
         if tuple(transform.path.split("/")) not in reachable:
             where = "; ".join(
-                f"{key}: {', '.join(_paths(raw, key, fallback, project_display))}" for key, fallback, _ in _KINDS
+                f"{key}: {', '.join(_paths(raw, key, fallback, project_display))}"
+                for key, fallback, _ in _KINDS
             )
             raise ConfigError(
                 f"{transform.path!r} matches no model, seed or snapshot file of the dbt project ({where})",
@@ -213,4 +216,3 @@ def _selections(
             )
         selections[key].append(stem)
     return {key: tuple(value) for key, value in selections.items()}
-

@@ -118,7 +118,17 @@ class RunStep:
 
     def command(self, profile: str, verb: str = "build") -> list[str]:
         """The dbt command line: ``dbt build --profile P --target C --select ...``."""
-        return ["dbt", verb, "--profile", profile, "--target", self.compute, "--select", *self.select, *self.extra]
+        return [
+            "dbt",
+            verb,
+            "--profile",
+            profile,
+            "--target",
+            self.compute,
+            "--select",
+            *self.select,
+            *self.extra,
+        ]
 
 
 @attrs.frozen

@@ -4,7 +4,7 @@
 
     from floe_hooks import run_product
 
-    result = run_product("floe.yaml", jobs=2, on_node=lambda event: print(event.compute, event.name, event.status))
+    result = run_product("floe.yaml", jobs=2, on_node=lambda e: print(e.compute, e.name, e.status))
     result.status            # "success", "failed" or "up-to-date"
     [(s.compute, s.status, s.succeeded, s.failed) for s in result.steps]
 

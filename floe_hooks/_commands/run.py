@@ -20,15 +20,28 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("floe_yaml", metavar="FLOE_YAML", help="the data product file (floe.yaml)")
     parser.add_argument("--env", help="apply this environment's overlay from the manifest")
-    parser.add_argument("--select", metavar="SELECTOR", help="run only these dbt nodes (dbt selection syntax)")
-    parser.add_argument("--jobs", type=int, metavar="N", help="most steps at once (default: all that are ready)")
+    parser.add_argument(
+        "--select", metavar="SELECTOR", help="run only these dbt nodes (dbt selection syntax)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, metavar="N", help="most steps at once (default: all that are ready)"
+    )
     parser.add_argument("--retry", action="store_true", help="run only what failed or was skipped last time")
-    parser.add_argument("--force", action="store_true", help="run even if nothing changed since the last success")
+    parser.add_argument(
+        "--force", action="store_true", help="run even if nothing changed since the last success"
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.set_defaults(run=run)
 
 
-_SYMBOL = {"success": "OK", "pass": "PASS", "warn": "WARN", "error": "ERROR", "fail": "FAIL", "skipped": "SKIP"}
+_SYMBOL = {
+    "success": "OK",
+    "pass": "PASS",
+    "warn": "WARN",
+    "error": "ERROR",
+    "fail": "FAIL",
+    "skipped": "SKIP",
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     def on_node(event: NodeEvent) -> None:
         if event.finished:
             word = _SYMBOL.get(event.status, event.status.upper())
-            say(f"  [{event.compute}] {word:<5} {event.resource_type} {event.name} ({event.execution_time:.2f}s)")
+            say(
+                f"  [{event.compute}] {word:<5} {event.resource_type} {event.name} "
+                f"({event.execution_time:.2f}s)"
+            )
 
     def on_step(step: StepResult) -> None:
         if step.status == "running":
@@ -57,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             say(f"[{step.compute}] step {step.step} {step.status}: {step.reason}")
         else:
             say(
-                f"[{step.compute}] step {step.step} {step.status}: {step.succeeded} ok, {step.failed} failed, "
+                f"[{step.compute}] step {step.step} {step.status}: {step.succeeded} ok, "
+                f"{step.failed} failed, "
                 f"{step.skipped} skipped in {step.duration_s:.2f}s"
             )
 
@@ -75,12 +92,18 @@ def run(args: argparse.Namespace) -> int:
         dump_json(result.to_dict())
         return result.exit_code
     if result.status == "up-to-date":
-        say(f"up to date: nothing changed since the last successful run ({result.duration_s:.2f}s; --force runs again)")
+        say(
+            "up to date: nothing changed since the last successful run "
+            f"({result.duration_s:.2f}s; --force runs again)"
+        )
     rows = [
         (s.step, s.compute, ",".join(s.needs) or "-", s.status, s.nodes, s.succeeded, s.failed, s.skipped,
          f"{s.duration_s:.2f}s")
         for s in result.steps
     ]  # fmt: skip
     table(("step", "compute", "needs", "status", "nodes", "ok", "failed", "skipped", "time"), rows, out)
-    say(f"{result.status}: {len(result.steps)} steps in {result.duration_s:.2f}s; wrote {result.run_results_path}")
+    say(
+        f"{result.status}: {len(result.steps)} steps in {result.duration_s:.2f}s; "
+        f"wrote {result.run_results_path}"
+    )
     return result.exit_code
