@@ -450,5 +450,5 @@ def test_compile_emits_structured_events_with_one_correlation_id(tmp_path: Path)
     names = [e["event"] for e in events]
     assert names[-3:] == ["compile_started", "compile_finished", "outputs_written"]
     started = events[-3]
-    assert (started["product"], started["computes"], started["transforms"]) == ("quickstart", 2, 2)
+    assert (started["product"], started["computes"], started["transforms"]) == ("quickstart", 2, 3)
     assert len({e["correlation_id"] for e in events}) == 1
