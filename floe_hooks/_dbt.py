@@ -4,8 +4,8 @@ dbt is an optional dependency (``pip install 'floe-hooks[dbt]'``) and is importe
 here, only when a run starts. Two ways to run one invocation, with the same results:
 
 * **in process** (:class:`dbt.cli.main.dbtRunner`): no interpreter start-up and no
-  second import of dbt; used for a step no other step could run beside, whose compute
-  has no secrets (dbt reads secrets from the environment, and floe never puts them in
+  second import of dbt; used when the steps run one after the other and no compute
+  has secrets (dbt reads secrets from the environment, and floe never puts them in
   its own). dbt is not safe to run twice at once in one process, so only one in-process
   invocation runs at a time, and the working directory is the project's meanwhile.
 * **as a child process**: for steps that run in parallel and for every compute with
@@ -71,27 +71,36 @@ class NodeEventData:
 
 
 def _from_json(line: str) -> NodeEventData | None:
+    """A node event from one line of a child's JSON log.
+
+    dbt logs ``NodeStart``/``NodeFinished`` at debug level only, so a child at the
+    default level is read through the info-level lines that carry the node:
+    ``LogStartLine`` when it starts, ``Log*Result`` (``LogModelResult``,
+    ``LogTestResult``...) or ``SkippingDetails`` when it ends.
+    """
     if not line.startswith("{"):
         return None
     try:
         record = json.loads(line)
-        name = record["info"]["name"]
-        if name not in ("NodeStart", "NodeFinished"):
-            return None
-        info = record["data"]["node_info"]
-        result = record["data"].get("run_result") or {}
+        name = str(record["info"]["name"])
+        data = record["data"]
+        info = data["node_info"]
     except (ValueError, KeyError, TypeError):
         return None
+    finished = name.endswith("Result") or name == "SkippingDetails"
+    if not finished and name != "LogStartLine":
+        return None
+    status = "skipped" if name == "SkippingDetails" else str(info.get("node_status", ""))
     return NodeEventData(
         unique_id=str(info.get("unique_id", "")),
         name=str(info.get("node_name", "")),
         resource_type=str(info.get("resource_type", "")),
-        finished=name == "NodeFinished",
-        status=str(result.get("status") or info.get("node_status", "")),
+        finished=finished,
+        status=status,
         started_at=str(info.get("node_started_at", "")),
-        finished_at=str(info.get("node_finished_at", "")),
-        message=str(result.get("message") or ""),
-        execution_time=float(result.get("execution_time") or 0.0),
+        finished_at=str(info.get("node_finished_at") or (record["info"].get("ts", "") if finished else "")),
+        message=str(data.get("result_message") or data.get("message") or ""),
+        execution_time=float(data.get("execution_time") or 0.0),
     )
 
 

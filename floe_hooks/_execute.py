@@ -87,15 +87,21 @@ class Run:
         started = time.time()
         self.resources = {c.name: manager.exclusive_resources(c.compute) for c in compiled.computes}
         self.secrets = {c.name: self._secret_env(c) for c in compiled.computes}
+        _log.info(
+            "run_started", product=product.name, file=str(self.path), environment=self.env, select=self.select
+        )
         state = self._fingerprint()
         if self._up_to_date(state):
             assert self.previous is not None
             return self._up_to_date_result(started, state)
-
-        _log.info(
-            "run_started", product=product.name, file=str(self.path), environment=self.env, select=self.select
-        )
         span = _schedule.run_span(product.name, self.cid, {"floe.environment": self.env})
+        try:
+            return self._run(product, compiled, span, started)
+        except BaseException as exc:
+            span.end(type(exc).__name__)
+            raise
+
+    def _run(self, product: Any, compiled: CompiledProject, span: Any, started: float) -> RunResult:
         graph = self._parse()
         planned = self._planned(graph)
         self.compiled = compiled = self._with_graph(compiled, graph)
@@ -104,11 +110,12 @@ class Run:
         self.span = span
         order = [s.compute for s in graph.steps]
         needs = {s.compute: s.needs for s in graph.steps}
-        alone = _alone(order, needs)
-        self.mode = {
-            c: "in-process" if (c in alone or jobs == 1) and not self.secrets[c] else "subprocess"
-            for c in order
-        }
+        # In this process only when every step runs here, one after the other: an engine may
+        # keep a database open in the process after dbt returns (dbt-duckdb does, until the
+        # next target or exit), which a child process of a later step could not open.
+        serial = jobs == 1 or len(_alone(order, needs)) == len(order)
+        inside = serial and not any(self.secrets[c] for c in order)
+        self.mode = {c: "in-process" if inside else "subprocess" for c in order}
         self.planned = planned
         self.index = {c: i for i, c in enumerate(order, 1)}
         self.needs = needs

@@ -16,8 +16,8 @@ What happens (``docs/run.md`` has the whole story):
 3. **Run** each step as ``dbt build --target <compute>`` naming exactly its nodes, with
    a target path of its own (``target/floe/steps/<compute>``). Independent steps run in
    parallel up to ``jobs`` (child processes); steps whose computes share an exclusive
-   resource (``exclusive_resources`` hook) never overlap; a step no other could run
-   beside runs inside this process when its compute has no secrets. Each compute's
+   resource (``exclusive_resources`` hook) never overlap; when the steps form a chain
+   and no compute has secrets, they run inside this process (``dbtRunner``). Each compute's
    secrets reach only its own dbt process, as the ``DBT_ENV_SECRET_*`` variables.
 4. **Record** ``target/floe/run_results.json`` (published with the compile outputs as
    one generation), OpenTelemetry spans (run, step, node) and structlog events

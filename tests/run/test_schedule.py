@@ -77,7 +77,10 @@ def test_duckdb_declares_its_file_and_local_attachments() -> None:
     pm = PluginManager(strict=False)
     compute = _compute(
         path="./w.duckdb",
-        attach=(Attachment(path="ingest.duckdb", alias="ingest"), Attachment(path="s3://b/x.duckdb", alias="x")),
+        attach=(
+            Attachment(path="ingest.duckdb", alias="ingest"),
+            Attachment(path="s3://b/x.duckdb", alias="x"),
+        ),
     )
     assert pm.exclusive_resources(compute) == ["file:w.duckdb", "file:ingest.duckdb"]
     assert pm.exclusive_resources(_compute(path=":memory:")) == []
