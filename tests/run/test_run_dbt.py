@@ -182,3 +182,11 @@ def test_a_failing_model_skips_its_dependents_and_retry_completes(shop: Path) ->
     assert by["ingest"]["nodes"] == 1  # only the model that failed
     assert by["warehouse"]["status"] == "success"
     assert rows(shop / "warehouse.duckdb", "select count(*) from revenue") == [(2,)]
+
+
+def test_select_runs_only_the_chosen_nodes_on_their_compute(shop: Path) -> None:
+    code, document, stderr = floe_run(shop, "--select", "revenue")
+    by = steps(document)
+    assert code == 0, stderr
+    assert (by["warehouse"]["status"], by["warehouse"]["nodes"]) == ("success", 1)
+    assert (by["ingest"]["status"], by["side"]["status"]) == ("nothing", "nothing")
