@@ -75,7 +75,11 @@ FILES = {
           - name: revenue
             columns:
               - name: customer
-                data_tests: [unique, not_null]
+                data_tests:
+                  - unique
+                  - not_null
+                  # parents on two computes: runs once, in the warehouse step, after both exist
+                  - relationships: {arguments: {to: "ref('stg_customers')", field: customer}}
     """,
     "models/side/numbers.sql": "select count(*) as n from range(2000000)\n",
 }
@@ -131,8 +135,10 @@ def test_marts_on_one_compute_read_staging_built_on_another(shop: Path) -> None:
     assert by["warehouse"]["needs"] == ["ingest"]
     assert by["side"]["needs"] == []
     assert all(s["status"] == "success" for s in by.values())
-    # seeds, 2 models and 2 tests on ingest; revenue and its 2 tests on warehouse
-    assert (by["ingest"]["nodes"], by["warehouse"]["nodes"], by["side"]["nodes"]) == (5, 3, 1)
+    # a seed, 2 models and 2 tests on ingest; revenue and its 3 tests on warehouse
+    assert (by["ingest"]["nodes"], by["warehouse"]["nodes"], by["side"]["nodes"]) == (5, 4, 1)
+    assert any(arg.startswith("relationships_revenue_customer") for arg in by["warehouse"]["command"])
+    assert not any(arg.startswith("relationships_") for arg in by["ingest"]["command"])
     assert rows(shop / "warehouse.duckdb", "select customer, revenue from revenue order by 1") == [
         ("ann", 15),
         ("bob", 7),
