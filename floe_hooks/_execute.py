@@ -385,7 +385,7 @@ class Run:
             print(f"floe: step {compute}: dbt raised {type(exc).__name__}", file=sys.stderr)
             status = 2
         results = _dbt.read_json(folder / "run_results.json")
-        succeeded, failed, skipped = counts(results, len(nodes))
+        succeeded, failed, skipped = counts(results)
         ok = status == 0 and failed == 0
         result = StepResult(
             index, compute, needs, command, "success" if ok else "failed", mode, started,
