@@ -159,7 +159,9 @@ def _in_process(
             if event is not None:
                 on_event(event)
 
-    with _lock:
+    import contextlib
+
+    with _lock, contextlib.redirect_stdout(sys.stderr):  # floe's stdout is floe's (--format json)
         previous = os.getcwd()
         os.chdir(cwd)
         try:
