@@ -34,6 +34,7 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
+_FAILED = ("error", "fail", "runtime error")
 _SYMBOL = {
     "success": "OK",
     "pass": "PASS",
@@ -53,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     # with --format json stdout carries the document only: progress goes to stderr
     out = sys.stderr if args.format == "json" else sys.stdout
 
+    from floe_hooks._redact import redact
+
     def say(line: str) -> None:
+        line = redact(line)  # dbt scrubs its secrets; floe masks the ones it knows as well
         with lock:
             out.write(line + "\n")
             out.flush()
@@ -64,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
             say(
                 f"  [{event.compute}] {word:<5} {event.resource_type} {event.name} "
                 f"({event.execution_time:.2f}s)"
+                + (
+                    f": {event.message.splitlines()[0][:300]}"
+                    if event.status in _FAILED and event.message
+                    else ""
+                )
             )
 
     def on_step(step: StepResult) -> None:
