@@ -58,6 +58,7 @@ __all__ = [
     "__version__",
     "catalog_attachment_sql",
     "catalog_profile",
+    "exclusive_resources",
     "generate_profile",
     "plugin_metadata",
     "resource_requirements",
@@ -129,6 +130,30 @@ def catalog_profile(
     from floe_duckdb.lakehouse import catalog_profile as attach_catalog
 
     return attach_catalog(compute, catalog, profile)
+
+
+@hookimpl
+def exclusive_resources(compute: ComputeConfig) -> list[str]:
+    """The database file and every local file it attaches: DuckDB lets one process write a file.
+
+    ``:memory:`` holds nothing; remote paths (``s3://``, ``md:``, ``postgres:``...) are
+    arbitrated by their servers. Keys are ``file:<normalised path>``, relative paths kept
+    relative (they resolve against dbt's working directory).
+    """
+    import os
+
+    config = compute.config
+    if config is None:
+        return []
+    paths = [config.path, *(a.path for a in config.attach)]
+    keys: list[str] = []
+    for path in paths:
+        if path == ":memory:" or ":" in path.split("/", 1)[0]:
+            continue  # in memory, or a URL / prefixed name (s3://, md:, postgres:...)
+        key = f"file:{os.path.normpath(path)}"
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 _CONFIG_NAMES = (

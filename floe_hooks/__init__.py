@@ -87,6 +87,7 @@ if TYPE_CHECKING:
         load_manifest,
         load_product,
     )
+    from floe_hooks.run import NodeEvent, RunResult, StepResult, run_product
     from floe_hooks.schema import manifest_schema, product_schema
     from floe_hooks.secrets import DbtTemplate
 
@@ -137,6 +138,11 @@ __all__ = [
     "compile_product",
     "compile_file",
     "write_outputs",
+    # floe run (lazy; dbt itself is imported only when a run starts)
+    "run_product",
+    "RunResult",
+    "StepResult",
+    "NodeEvent",
     # Kubernetes Jobs (lazy)
     "kubernetes_objects",
     "render_kubernetes",
@@ -181,6 +187,10 @@ _LAZY = {
     "compile_product": "floe_hooks.compile",
     "compile_file": "floe_hooks.compile",
     "write_outputs": "floe_hooks.compile",
+    "run_product": "floe_hooks.run",
+    "RunResult": "floe_hooks.run",
+    "StepResult": "floe_hooks.run",
+    "NodeEvent": "floe_hooks.run",
     "kubernetes_objects": "floe_hooks.kubernetes",
     "render_kubernetes": "floe_hooks.kubernetes",
     "write_kubernetes": "floe_hooks.kubernetes",

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from floe_hooks._version import __version__
 
 #: sub-command -> module in floe_hooks._commands
-COMMANDS = ("plugins", "compile", "validate", "resources", "schema", "k8s")
+COMMANDS = ("plugins", "compile", "validate", "resources", "schema", "k8s", "run")
 
 
 def _terminal_width() -> int:

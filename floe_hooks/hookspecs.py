@@ -29,8 +29,9 @@ Rules that hold for every hook:
   imports your module, and must stay fast.
 
 Version history: ``floe_api_version`` ``1.0`` introduced all hooks below except
-:func:`catalog_profile`; ``1.1`` added :func:`catalog_profile` and
-``PluginMetadata.catalog_types`` (a ``1.0`` plugin loads unchanged and attaches no catalog).
+:func:`catalog_profile` and :func:`exclusive_resources`; ``1.1`` added those two optional
+hooks and ``PluginMetadata.catalog_types``. A plugin declaring ``1.0`` loads under a ``1.1``
+framework unchanged: it attaches no catalog and declares no exclusive resources.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 REQUIRED_HOOKS = ("plugin_metadata", "generate_profile", "validate_connection", "resource_requirements")
 
 #: Hooks a plugin may leave out; calling one it lacks raises ``PluginContractError``.
-OPTIONAL_HOOKS = ("catalog_attachment_sql", "catalog_profile")
+OPTIONAL_HOOKS = ("catalog_attachment_sql", "catalog_profile", "exclusive_resources")
 
 
 @hookspec(firstresult=True)
@@ -296,4 +297,43 @@ def catalog_profile(  # type: ignore[empty-body]
                 "is_ducklake": True, "options": {"data_path": catalog.data_path}}]
             profile["database"] = catalog.name
             return profile
+    """
+
+
+@hookspec(firstresult=True)
+def exclusive_resources(compute: ComputeConfig) -> list[str]:  # type: ignore[empty-body]
+    """Name what a dbt run on this compute holds that no other process may hold meanwhile. Optional.
+
+    ``floe run`` runs independent steps of the run plan at the same time, one dbt process
+    per step. Some engines allow only one process at a time on a resource: DuckDB locks
+    a database file for the process that opens it for writing, and a file attached by a
+    second process collides with that lock. Declare such resources here; two steps whose
+    lists share any string never run concurrently (they still run, one after the other,
+    in the graph's order). Added in ``floe_api_version`` ``1.1``; a plugin without it
+    (every ``1.0`` plugin) declares none, which is right for a server-based engine whose
+    server arbitrates concurrent sessions.
+
+    Called by ``floe run`` (and :func:`floe_hooks.run_product`) once per compute of your
+    type that has a step, before any step starts. Keep it pure and fast: no network, no
+    file access.
+
+    :param compute: the resolved compute, as for :func:`generate_profile`.
+    :return: a list of strings, each an opaque resource key compared for equality with
+        the keys of every other compute (of any plugin). Use a canonical spelling so two
+        computes naming one resource produce the same key: for a local file, ``"file:"``
+        and its normalised path as the profile gives it (relative paths resolve against
+        dbt's working directory, the project folder; ``floe run`` also uses ``file:`` keys
+        to tell whether the data changed since the last run). An empty list: nothing
+        exclusive.
+    :raises ConfigError: never for valid settings; the config was checked when loaded.
+
+    Example::
+
+        @hookimpl
+        def exclusive_resources(compute):
+            cfg = compute.config
+            if cfg.path == ":memory:":
+                return []
+            files = [cfg.path, *(a.path for a in cfg.attach if "://" not in a.path)]
+            return [f"file:{os.path.normpath(f)}" for f in files]
     """

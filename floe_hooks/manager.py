@@ -534,6 +534,19 @@ class PluginManager:
             raise self._contract(compute, "catalog_profile", "a dict with a string 'type'", result)
         return result
 
+    def exclusive_resources(self, compute: ComputeConfig) -> list[str]:
+        """Resources a dbt run on ``compute`` holds exclusively (optional hook; ``[]`` when absent).
+
+        Two steps whose lists share a key never run at the same time (``floe run``).
+        """
+        owner = self.plugin_for(compute.type)
+        if self._caller("exclusive_resources", owner) is None:
+            return []
+        result = self._call("exclusive_resources", compute, {"compute": compute})
+        if not isinstance(result, list) or not all(type(key) is str for key in result):
+            raise self._contract(compute, "exclusive_resources", "a list of str", result)
+        return list(result)
+
     def _caller(self, hook: str, owner: PluginInfo) -> Any:
         key = (hook, owner.name)
         caller = self._callers.get(key)

@@ -41,6 +41,7 @@ from floe_hooks.errors import ConfigError, PluginConflictError, UnknownComputeTy
 from floe_hooks.models import ComputeConfig
 
 if TYPE_CHECKING:
+    from floe_hooks._project import DbtProject
     from floe_hooks.catalog import CatalogLevel, LakehouseCatalog
     from floe_hooks.manager import PluginManager
 
@@ -263,6 +264,15 @@ class Product:
     manifest: Manifest
     transforms: tuple[Transform, ...]
     version: int = 1
+    #: the dbt profile when ``floe.yaml`` names one (``profile:``); None: the product's name
+    profile: str | None = None
+    #: the dbt project beside ``floe.yaml`` (None: there is none, and nothing is checked against it)
+    project: DbtProject | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def dbt_profile(self) -> str:
+        """The dbt profile name: ``profile:`` when ``floe.yaml`` states one, else the product's name."""
+        return self.profile or self.name
 
     @property
     def environment(self) -> str | None:
@@ -313,6 +323,7 @@ class _ProductFile:
     platform: str
     transforms: tuple[_TransformSpec, ...]
     version: int = 1
+    profile: str | None = None
 
 
 # --------------------------------------------------------------------------- layers and merging
@@ -806,7 +817,9 @@ def load_product(
     """Load a data product's ``floe.yaml`` and the platform manifest its ``platform:`` names.
 
     Each transform's compute must be approved by the manifest (the default when it names
-    none); transform names are unique and their model paths do not overlap.
+    none); transform names and paths are unique (nested paths are allowed: the most
+    specific one claims each file). With a ``dbt_project.yml`` beside it, the paths and the
+    profile are checked against the dbt project (:mod:`floe_hooks._project`).
 
     :raises ConfigError: located in the file that is wrong.
     """
@@ -851,7 +864,20 @@ def _load_product(path: Path, env: str | None, manager: PluginManager, data: Any
     level = _Resolver(manager).level(manifest_path, manifest_display)
     manifest = _manifest_from(level, Path(manifest_display), env)
     transforms = _transforms(spec.transforms, manifest, display)
-    return Product(path=path, name=spec.name, manifest=manifest, transforms=transforms, version=spec.version)
+    if spec.profile is not None and not _PROFILE_NAME.fullmatch(spec.profile):
+        raise ConfigError(f"{spec.profile!r} is not a valid dbt profile name", file=display, path="profile")
+    from floe_hooks._project import check_project
+
+    project = check_project(path, display, spec.name, spec.profile, transforms, manifest.default)
+    return Product(
+        path=path,
+        name=spec.name,
+        manifest=manifest,
+        transforms=transforms,
+        version=spec.version,
+        profile=spec.profile,
+        project=project,
+    )
 
 
 def _transforms(specs: Sequence[_TransformSpec], manifest: Manifest, display: str) -> tuple[Transform, ...]:
@@ -888,10 +914,11 @@ def _transforms(specs: Sequence[_TransformSpec], manifest: Manifest, display: st
         out.append(Transform(spec.name, "/".join(parts), compute, uses_default))
     normalized.sort()
     for (outer, i), (inner, j) in itertools.pairwise(normalized):
-        if inner[: len(outer)] == outer:  # sorted: a folder comes right before what it contains
+        # nested paths are allowed (the most specific one claims each file); the same path twice is not
+        if inner == outer:
             first, second = sorted((i, j))
             raise ConfigError(
-                f"{out[second].path!r} overlaps transforms[{first}].path {out[first].path!r}: "
+                f"{out[second].path!r} is also transforms[{first}].path: "
                 "each model must belong to exactly one transform",
                 file=display,
                 path=f"transforms[{second}].path",

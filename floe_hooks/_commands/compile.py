@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"wrote {path}")
     for step in compiled.run_plan:
-        print(f"run: {shlex.join(step.command(product.name))}")  # paste-safe in a shell
+        print(f"run: {shlex.join(step.command(product.dbt_profile))}")  # paste-safe in a shell
     variables = sorted({b.variable for c in compiled.computes for b in c.secrets})
     if variables:
         print(f"export before running dbt: {', '.join(variables)}")

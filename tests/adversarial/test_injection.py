@@ -243,7 +243,7 @@ def test_the_printed_dbt_command_lines_are_shell_safe(tmp_path: Path) -> None:
     (line,) = [line for line in process.stdout.splitlines() if line.startswith("run: ")]
     selects = [f"path:{path}" for path in HOSTILE_PATHS]
     assert shlex.split(line.removeprefix("run: ")) == [
-        *("dbt", "run", "--profile", "analytics", "--target", "duckdb", "--select"),
+        *("dbt", "build", "--profile", "analytics", "--target", "duckdb", "--select"),
         *selects,
     ]
 

@@ -199,9 +199,10 @@ class TestArtifacts:
                 "transforms": ["raw", "staging"],
                 "select": ["path:models/raw", "path:models/staging"],
                 "command": [
-                    "dbt", "run", "--profile", "analytics", "--target", "ingest",
+                    "dbt", "build", "--profile", "analytics", "--target", "ingest",
                     "--select", "path:models/raw", "path:models/staging",
                 ],
+                "needs": [],
             },
             {
                 "step": 2,
@@ -210,8 +211,10 @@ class TestArtifacts:
                 "transforms": ["pg_sync"],
                 "select": ["path:models/sync"],
                 "command": [
-                    "dbt", "run", "--profile", "analytics", "--target", "pg", "--select", "path:models/sync",
+                    "dbt", "build", "--profile", "analytics", "--target", "pg",
+                    "--select", "path:models/sync",
                 ],
+                "needs": ["ingest"],
             },
             {
                 "step": 3,
@@ -220,9 +223,10 @@ class TestArtifacts:
                 "transforms": ["marts"],
                 "select": ["path:models/marts"],
                 "command": [
-                    "dbt", "run", "--profile", "analytics", "--target", "warehouse",
+                    "dbt", "build", "--profile", "analytics", "--target", "warehouse",
                     "--select", "path:models/marts",
                 ],
+                "needs": ["pg"],
             },
         ]  # fmt: skip
 
@@ -357,9 +361,9 @@ class TestCli:
         assert out == [
             "wrote build/profiles.yml",
             "wrote build/compiled_artifacts.json",
-            "run: dbt run --profile analytics --target ingest --select path:models/raw path:models/staging",
-            "run: dbt run --profile analytics --target pg --select path:models/sync",
-            "run: dbt run --profile analytics --target warehouse --select path:models/marts",
+            "run: dbt build --profile analytics --target ingest --select path:models/raw path:models/staging",
+            "run: dbt build --profile analytics --target pg --select path:models/sync",
+            "run: dbt build --profile analytics --target warehouse --select path:models/marts",
             "export before running dbt: DBT_ENV_SECRET_PG_PASSWORD",
         ]
 
@@ -446,5 +450,5 @@ def test_compile_emits_structured_events_with_one_correlation_id(tmp_path: Path)
     names = [e["event"] for e in events]
     assert names[-3:] == ["compile_started", "compile_finished", "outputs_written"]
     started = events[-3]
-    assert (started["product"], started["computes"], started["transforms"]) == ("quickstart", 2, 2)
+    assert (started["product"], started["computes"], started["transforms"]) == ("quickstart", 2, 3)
     assert len({e["correlation_id"] for e in events}) == 1

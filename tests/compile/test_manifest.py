@@ -315,10 +315,10 @@ class TestProductRules:
             "floe.yaml: transforms[1].name: duplicate transform name 'a' (also transforms[0])"
         )
 
-    def test_transform_paths_do_not_overlap(self, project: Project, pm: PluginManager) -> None:
-        path = project.product("- {name: a, path: models/staging}\n- {name: b, path: models}")
+    def test_transform_paths_are_not_given_twice(self, project: Project, pm: PluginManager) -> None:
+        path = project.product("- {name: a, path: models/staging}\n- {name: b, path: ./models/staging}")
         assert error(lambda: load_product(path, manager=pm)) == (
-            "floe.yaml: transforms[1].path: 'models' overlaps transforms[0].path 'models/staging': "
+            "floe.yaml: transforms[1].path: 'models/staging' is also transforms[0].path: "
             "each model must belong to exactly one transform"
         )
 

@@ -132,8 +132,8 @@ def test_the_quickstart_example_compiles(tmp_path: Path, installed_pm: PluginMan
     for env in (None, "dev", "prod"):
         compiled = compile_file(root / "floe.yaml", env=env, manager=installed_pm)
         assert [(s.compute, s.select) for s in compiled.run_plan] == [
-            ("ingest", ("path:models/staging",)),
-            ("warehouse", ("path:models/marts",)),
+            ("ingest", ("path:seeds", "path:models/staging")),
+            ("warehouse", ("path:models/marts/customer_revenue.sql",)),
         ]
     assert (root / "target" / "floe" / "profiles.yml").is_file()
     prod = yaml.safe_load((root / "target" / "floe" / "profiles.yml").read_text())["quickstart"]["outputs"]

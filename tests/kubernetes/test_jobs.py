@@ -24,8 +24,8 @@ def test_each_job_runs_its_computes_part_of_the_plan(project: K8sProject) -> Non
     objects = kubernetes_objects(compiled)
     commands = [container(j)["command"] for j in jobs(objects)]
     assert commands == [
-        ["dbt", "run", "--profile", "analytics", "--target", "lake", "--select", "path:models/staging"],
-        ["dbt", "run", "--profile", "analytics", "--target", "warehouse", "--select", "path:models/marts"],
+        ["dbt", "build", "--profile", "analytics", "--target", "lake", "--select", "path:models/staging"],
+        ["dbt", "build", "--profile", "analytics", "--target", "warehouse", "--select", "path:models/marts"],
     ]
     assert commands == [step.command("analytics") for step in compiled.run_plan]
 

@@ -53,7 +53,7 @@ def test_dbt_debug_and_run_on_the_compiled_profile(compiled: Path, pg_server: An
     assert pg_server.password not in debug.stdout
 
     (step,) = json.loads((profiles / "compiled_artifacts.json").read_text())["run_plan"]
-    assert step["command"][:2] == ["dbt", "run"]
+    assert step["command"][:2] == ["dbt", "build"]
     run = tools.dbt(*step["command"][1:], project=compiled, profiles=profiles, env=env)
     assert "Completed successfully" in run.stdout
     assert pg_server.password not in run.stdout + run.stderr
