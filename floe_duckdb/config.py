@@ -67,6 +67,8 @@ CREDENTIAL_KEYS = frozenset(
 )
 
 _SCALARS = (str, int, float, bool)
+#: C0/C1 controls, DEL and the Unicode line separators: never inside a one-line value.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _problem(message: str, path: str) -> ConfigError:
@@ -117,6 +119,14 @@ def _check_options(
             raise _problem(f"{key!r} is set both here and in 'credentials'", path)
         if not nested and not isinstance(value, _SCALARS):
             raise _problem("expected a string, number or boolean", path)
+        if not nested and isinstance(value, str) and _CONTROL.search(value):
+            # a value reaches SET/ATTACH statements and DuckDB's own logs: one line of text
+            found = _CONTROL.search(value)
+            assert found is not None
+            raise _problem(
+                f"contains the control character {found[0]!r}; a setting value must be one line of text",
+                path,
+            )
         if nested:
             _check_json_like(value, path)
 
