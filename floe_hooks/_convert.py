@@ -226,7 +226,9 @@ def _leaf_message(exc: BaseException) -> str:
         return "required field is missing"
     if isinstance(exc, ConfigError):
         return exc.message
-    text = str(exc) or type(exc).__name__
+    from floe_hooks._redact import redact
+
+    text = redact(str(exc)) or type(exc).__name__  # masked before the cut to one line
     return text.splitlines()[0] if text else type(exc).__name__
 
 

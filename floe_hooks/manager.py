@@ -762,8 +762,15 @@ def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
 
 
 def _one_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, at most 500 characters, secrets masked.
+
+    Masked before it is cut: a secret crossing the line end or the length limit would
+    otherwise leak the part before the cut.
+    """
+    from floe_hooks._redact import redact
+
     try:
-        text = str(exc).strip().splitlines()
+        text = redact(str(exc)).strip().splitlines()
     except Exception:  # a plugin's exception whose __str__ itself fails
         text = ["(its message cannot be shown)"]
     first = text[0] if text else ""
