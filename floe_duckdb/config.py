@@ -172,7 +172,8 @@ class Attachment:
     alias: str | None = attrs.field(default=None, validator=_identifier)
     type: str | None = attrs.field(default=None, validator=_identifier)
     read_only: bool = False
-    secret: str | None = attrs.field(default=None, validator=_identifier)
+    # the *name* of a DuckDB secret, not a secret: exempt from floe's secret-name heuristic
+    secret: str | None = attrs.field(default=None, validator=_identifier, metadata={"floe_secret": False})
     options: Mapping[str, Any] = attrs.field(factory=dict)
     is_ducklake: bool | None = None
 

@@ -191,6 +191,12 @@ def _structure_compute(value: Any, _: Any) -> ComputeConfig:
             config = _converter.structure(raw_config, config_class)
         except Exception as exc:
             raise _noted(exc, "config") from None
+    if raw_config is not None:
+        from floe_hooks._literal_secrets import LITERAL_SECRET_MESSAGE, literal_secret_path
+
+        secret_at = literal_secret_path(config)  # the plugin's secret fields, then names
+        if secret_at is not None:
+            raise _noted(ConfigError(LITERAL_SECRET_MESSAGE, path=secret_at), "config")
     return attrs.evolve(compute, config=config)
 
 

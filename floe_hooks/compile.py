@@ -356,6 +356,7 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     compiled: list[CompiledCompute] = []
     outputs: dict[str, Any] = {}
     variables: dict[str, tuple[str, SecretBinding]] = {}
+    _register_known_secrets(manifest.computes)
     for compute in manifest.computes:
         secrets = secret_bindings(compute)
         _check_variables(compute.name, secrets, variables, str(manifest.path))
@@ -376,6 +377,13 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
             raise plugin.error(
                 PluginContractError, f"generate_profile for compute {compute.name!r}: {detail}"
             ) from None
+        leaked = _registered_secret_at(profile, "profile")
+        if leaked is not None:
+            raise plugin.error(
+                PluginContractError,
+                f"generate_profile for compute {compute.name!r} returned the value of a secret at {leaked}; "
+                "a profile names secrets with profile_secret(compute, path), never their values",
+            )
         try:
             outputs[compute.name] = _for_dbt(profile, "")
         except ValueError as exc:
@@ -405,6 +413,45 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     run_plan = _run_plan(product)
     artifacts = _artifacts(product, tuple(compiled), run_plan, profiles_yml)
     return CompiledProject(product, tuple(compiled), run_plan, profiles_yml, artifacts)
+
+
+def _register_known_secrets(computes: Sequence[ComputeConfig]) -> None:
+    """Register for masking every referenced secret whose value this process can see.
+
+    Compiling never needs a secret's value, and a missing one is no error; but a value that
+    is set (``{env: VAR}`` or its ``DBT_ENV_SECRET_...`` variable) is masked from here on in
+    every message, and a plugin result echoing it is refused (:func:`_registered_secret_at`).
+    """
+    from floe_hooks._redact import remember
+    from floe_hooks.secrets import resolve_secrets
+
+    for compute in computes:
+        values, _ = resolve_secrets(compute)
+        for value in values.values():
+            remember(value)
+
+
+def _registered_secret_at(value: Any, where: str) -> str | None:
+    """Where a registered secret's value appears in a plugin's plain result, or None."""
+    from floe_hooks._redact import known, redact
+
+    if not known():
+        return None
+    if isinstance(value, str):
+        return where if redact(value) != value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if redact(key) != key:
+                return f"{where} (a key)"
+            found = _registered_secret_at(item, f"{where}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _registered_secret_at(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _check_variables(

@@ -225,6 +225,7 @@ class PluginManager:
         self._owners: dict[str, PluginInfo] = {}
         self._conflicts: dict[str, list[PluginInfo]] = {}
         self._callers: dict[tuple[str, str], Any] = {}
+        self._config_classes: dict[str, tuple[bool, Any]] = {}  # plugin -> (loaded, class or error)
         for name in blocked:
             self._pm.set_blocked(name)
 
@@ -460,13 +461,27 @@ class PluginManager:
     def config_class(self, compute_type: str) -> type | None:
         """The attrs class of the ``config:`` block for ``compute_type`` (None: untyped)."""
         info = self.plugin_for(compute_type)
-        try:
-            return info.metadata.load_config_class()
-        except Exception as exc:
-            raise info.error(
-                PluginContractError,
-                f"config_class {info.metadata.config_class!r} cannot be loaded: {_one_line(exc)}",
-            ) from None
+        if not isinstance(info.metadata.config_class, str):
+            return info.metadata.config_class
+        # "module:Class" imports plugin code: bounded like the plugin's own import, once
+        cached = self._config_classes.get(info.name)
+        if cached is None:
+            try:
+                loaded = _bounded(
+                    info.metadata.load_config_class, self._import_timeout, f"floe-config-class-{info.name}"
+                )
+                cached = (True, loaded)
+            except _TimedOut:
+                cached = (False, f"import did not finish within {self._import_timeout:g} s")
+            except (Exception, SystemExit) as exc:
+                cached = (False, _one_line(exc))
+            self._config_classes[info.name] = cached
+        ok, value = cached
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise info.error(
+            PluginContractError, f"config_class {info.metadata.config_class!r} cannot be loaded: {value}"
+        )
 
     @property
     def pluggy(self) -> pluggy.PluginManager:
@@ -559,10 +574,10 @@ class PluginManager:
                 result = caller(**kwargs)
             except FloeError:
                 raise
-            except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
-                from floe_hooks._redact import redact
-
-                raise owner.error(PluginError, f"{hook} raised {redact(_one_line(exc))}") from exc
+            except BaseException as exc:  # sys.exit() in a hook must not end the host
+                if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+                    raise  # may be the user's Ctrl-C; anywhere else it is the plugin's own doing
+                raise owner.error(PluginError, f"{hook} raised {_one_line(exc)}") from exc
             finally:
                 _in_plugin.reset(token)
                 if watched:
@@ -758,7 +773,19 @@ def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
     loaded, value = outcome[0]
     if loaded:
         return value  # type: ignore[no-any-return]
+    if not isinstance(value, (Exception, SystemExit)):
+        # GeneratorExit, KeyboardInterrupt, a custom BaseException: raised by plugin code in
+        # its own thread, so never the user's Ctrl-C; a plugin failure like any other
+        raise _PluginRaised(value)
     raise value
+
+
+class _PluginRaised(Exception):
+    """A ``BaseException`` that is not an ``Exception``, raised by plugin code in a worker thread."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(original)
+        self.original = original
 
 
 def _one_line(exc: BaseException) -> str:
@@ -769,6 +796,8 @@ def _one_line(exc: BaseException) -> str:
     """
     from floe_hooks._redact import redact
 
+    if isinstance(exc, _PluginRaised):
+        exc = exc.original
     try:
         text = redact(str(exc)).strip().splitlines()
     except Exception:  # a plugin's exception whose __str__ itself fails
