@@ -575,7 +575,10 @@ class PluginManager:
             except FloeError:
                 raise
             except BaseException as exc:  # sys.exit() in a hook must not end the host
-                if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+                if (
+                    isinstance(exc, KeyboardInterrupt)
+                    and threading.current_thread() is threading.main_thread()
+                ):
                     raise  # may be the user's Ctrl-C; anywhere else it is the plugin's own doing
                 raise owner.error(PluginError, f"{hook} raised {_one_line(exc)}") from exc
             finally:

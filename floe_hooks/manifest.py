@@ -464,8 +464,46 @@ class _Resolver:
 
     # ---- files
 
-    def level(self, path: Path, display: str, stack: tuple[tuple[str, str], ...] = ()) -> _Level:
-        """Resolve the manifest at ``path`` and its ancestors. ``stack``: (realpath, display) of children."""
+    def level(self, path: Path, display: str) -> _Level:
+        """Resolve the manifest at ``path`` and its ancestors.
+
+        The ``extends:`` chain is read first, child to root, in a loop (no recursion, so
+        no ``RecursionError`` however long a chain someone writes), at most
+        :data:`MAX_EXTENDS_DEPTH` files; then resolved root to leaf, each level once.
+        """
+        files: list[tuple[str, _ManifestFile]] = []
+        seen: dict[str, str] = {}  # realpath -> display, for cycles
+        current, current_display = path, display
+        while True:
+            spec = self._spec(current, current_display)
+            files.append((current_display, spec))
+            seen[os.path.realpath(current)] = current_display
+            if spec.extends is None:
+                break
+            if len(files) >= MAX_EXTENDS_DEPTH:
+                raise ConfigError(
+                    f"the extends chain is longer than {MAX_EXTENDS_DEPTH} manifests; "
+                    "a governance chain needs a few levels, not this many",
+                    file=current_display,
+                    path="extends",
+                )
+            current, current_display = self._parent_path(
+                spec.extends, current, current_display, [d for d, _ in files], seen
+            )
+        parent: _Level | None = None
+        for file_display, spec in reversed(files):
+            chain = (file_display, *(parent.chain if parent else ()))
+            level = _Level(file_display, chain)
+            level.version = spec.version
+            self._computes(level, spec, parent)
+            self._default(level, spec, parent)
+            self._environments(level, spec, parent)
+            parent = level
+        assert parent is not None
+        return parent
+
+    @staticmethod
+    def _spec(path: Path, display: str) -> _ManifestFile:
         from floe_hooks._convert import structure
         from floe_hooks._yaml import read_yaml
 
@@ -478,25 +516,17 @@ class _Resolver:
             data["environments"] = {k: ({} if v is None else v) for k, v in envs.items()}
         spec = structure(data, _ManifestFile, file=display)
         _check_version(spec.version, display)
-
-        real = os.path.realpath(path)
-        parent: _Level | None = None
         if spec.extends is not None:
-            parent = self._parent(spec.extends, path, display, ((real, display), *stack))
-        chain = (display, *(parent.chain if parent else ()))
-        level = _Level(display, chain)
-        level.version = spec.version
-        self._computes(level, spec, parent)
-        self._default(level, spec, parent)
-        self._environments(level, spec, parent)
-        return level
+            _check_file_reference(spec.extends, display, "extends")
+        return spec
 
-    def _parent(self, extends: str, path: Path, display: str, stack: tuple[tuple[str, str], ...]) -> _Level:
+    @staticmethod
+    def _parent_path(
+        extends: str, path: Path, display: str, names: list[str], seen: Mapping[str, str]
+    ) -> tuple[Path, str]:
         parent_path = path.parent / extends
         parent_display = os.path.normpath(os.path.join(os.path.dirname(display), extends))
-        names = [d for _, d in reversed(stack)]
-        real = os.path.realpath(parent_path)
-        if any(r == real for r, _ in stack):
+        if os.path.realpath(parent_path) in seen:
             chain = " -> ".join([*names, parent_display])
             raise ConfigError(f"cycle in the extends chain: {chain}", file=display, path="extends")
         if not parent_path.is_file():
@@ -504,7 +534,7 @@ class _Resolver:
             raise ConfigError(
                 f"parent manifest {parent_display} not found (chain: {chain})", file=display, path="extends"
             )
-        return self.level(parent_path, parent_display, stack)
+        return parent_path, parent_display
 
     def _computes(self, level: _Level, spec: _ManifestFile, parent: _Level | None) -> None:
         display = level.display
@@ -687,6 +717,32 @@ def _check_overlay(name: str, overlay: Any, prefix: str, display: str, level: _L
             )
 
 
+#: Most manifests an ``extends:`` chain may hold (the file itself included).
+MAX_EXTENDS_DEPTH = 32
+#: Longest file reference (``extends:``, ``platform:``) and longest part of one, in characters.
+MAX_REFERENCE_CHARS, MAX_REFERENCE_PART = 4096, 255
+
+
+def _check_file_reference(text: str, display: str, field: str) -> None:
+    """A file named in a manifest: printable, no longer than a path can be (exit 2, located)."""
+    control = _CONTROL.search(text)
+    if control is not None:
+        raise ConfigError(
+            f"contains the control character {control[0]!r}; a file path must be printable text",
+            file=display,
+            path=field,
+        )
+    if not text.strip():
+        raise ConfigError("must name a file", file=display, path=field)
+    if len(text) > MAX_REFERENCE_CHARS or any(len(p) > MAX_REFERENCE_PART for p in text.split("/")):
+        raise ConfigError(
+            f"is not a usable file path: longer than {MAX_REFERENCE_CHARS} characters, or a part of it "
+            f"longer than {MAX_REFERENCE_PART}",
+            file=display,
+            path=field,
+        )
+
+
 def _check_version(version: int, display: str) -> None:
     if version not in SUPPORTED_VERSIONS:
         raise ConfigError(
@@ -799,6 +855,7 @@ def _load_product(path: Path, env: str | None, manager: PluginManager, data: Any
         )
     if not spec.transforms:
         raise ConfigError("at least one transform is required", file=display, path="transforms")
+    _check_file_reference(spec.platform, display, "platform")
     manifest_path = path.parent / spec.platform
     manifest_display = os.path.normpath(os.path.join(os.path.dirname(display), spec.platform))
     if not manifest_path.is_file():
