@@ -89,7 +89,12 @@ def _non_empty(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
 
 def _positive_int(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
     if value is not None and value < 1:
-        raise _problem(f"must be at least 1, got {value}", attribute.name)
+        raise _problem(
+            f"must be at least 1, got {value if value > -(10**40) else 'a huge negative number'}",
+            attribute.name,
+        )
+    if value is not None and value > 2**31 - 1:  # DuckDB and dbt-duckdb hold it in a C int
+        raise _problem(f"must be at most {2**31 - 1}", attribute.name)
 
 
 def _check_options(

@@ -200,7 +200,10 @@ def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int =
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
-        return int.__index__(value)
+        number = int.__index__(value)
+        if not -(2**63) <= number < 2**63:  # what YAML and JSON readers hold (and str() of an
+            raise TypeError(f"{where}: an integer outside the 64-bit range")  # int > 4300 digits fails)
+        return number
     if isinstance(value, float):
         return float.__float__(value)
     if depth >= _MAX_PROFILE_DEPTH:
@@ -210,12 +213,22 @@ def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int =
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{where}: key {key!r} is not a string")
+            if not _encodable(key):
+                raise TypeError(f"{where}: a key is not valid Unicode text (it holds a lone surrogate)")
             budget[0] -= len(key)
             out[str.__str__(key)] = _plain(item, f"{where}.{key}", budget, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
     raise TypeError(f"{where} is a {type(value).__name__}, not a YAML value")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # dbt renders every string value of profiles.yml with Jinja (dbt.config.renderer.ProfileRenderer:

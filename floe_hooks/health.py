@@ -25,7 +25,6 @@ and the plugin is not called.
 from __future__ import annotations
 
 import contextvars
-import math
 import queue
 import threading
 import time
@@ -86,8 +85,11 @@ def effective_timeout(compute: ComputeConfig, timeout: float | None = None) -> f
 
 
 def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-        raise ConfigError(f"timeout must be a finite number of seconds > 0, got {timeout!r}", path="timeout")
+    from floe_hooks._limits import duration_problem
+
+    problem = duration_problem(timeout) if timeout is not None else None
+    if problem is not None:
+        raise ConfigError(problem, path="timeout")
 
 
 @attrs.define

@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import pluggy
@@ -175,12 +175,20 @@ def _timeout_from_env(name: str, default: float) -> float:
     try:
         return _checked_timeout(float(raw))
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number of seconds greater than 0") from None
+        from floe_hooks._limits import MAX_SECONDS
+
+        raise ConfigError(
+            f"{name}={raw[:40]!r} is not a number of seconds greater than 0 "
+            f"and at most {MAX_SECONDS:g} (7 days)"
+        ) from None
 
 
 def _checked_timeout(seconds: float) -> float:
-    if not 0 < seconds < float("inf"):  # also refuses nan
-        raise ValueError(f"an import timeout must be a finite number of seconds > 0, got {seconds!r}")
+    from floe_hooks._limits import duration_problem
+
+    problem = duration_problem(seconds)  # at most a week: a thread wait overflows past ~9.2e9 s
+    if problem is not None:
+        raise ValueError(f"a timeout {problem}")
     return float(seconds)
 
 
@@ -239,9 +247,14 @@ class PluginManager:
             if self._autoload and not self._loaded:
                 from floe_hooks import _log
 
-                for ep in scan(GROUP, self._path):
-                    if self._pm.is_blocked(ep.name) or ep.name in self._plugins:
+                found = scan(GROUP, self._path)
+                for ep in found:
+                    if self._pm.is_blocked(ep.name) or ep.name in self._plugins or ep.name in self._failures:
                         _log.debug("plugin_skipped", plugin=ep.name, distribution=ep.distribution)
+                        continue
+                    conflict = _entry_point_conflict(ep, found)
+                    if conflict is not None:
+                        self._fail(ep.name, ep.distribution, ep.version, conflict)
                         continue
                     self._load_entry_point(ep)
                     if ep.name in self._plugins:
@@ -464,7 +477,7 @@ class PluginManager:
         if not isinstance(info.metadata.config_class, str):
             return info.metadata.config_class
         # "module:Class" imports plugin code: bounded like the plugin's own import, once
-        cached = self._config_classes.get(info.name)
+        cached: tuple[bool, Any] | None = self._config_classes.get(info.name)
         if cached is None:
             try:
                 loaded = _bounded(
@@ -478,7 +491,8 @@ class PluginManager:
             self._config_classes[info.name] = cached
         ok, value = cached
         if ok:
-            return value  # type: ignore[no-any-return]
+            loaded_class = cast("type | None", value)
+            return loaded_class
         raise info.error(
             PluginContractError, f"config_class {info.metadata.config_class!r} cannot be loaded: {value}"
         )
@@ -809,6 +823,29 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, FloeError):
         return first[:500]
     return f"{type(exc).__name__}: {first}"[:500] if first else type(exc).__name__
+
+
+def _entry_point_conflict(ep: EntryPoint, found: list[EntryPoint]) -> PluginConflictError | None:
+    """Two distributions declaring the same entry point name: neither may silently win.
+
+    Otherwise whichever comes first on ``sys.path`` would replace the other (a package
+    registering ``duckdb`` would take over the built-in plugin). Both are named; neither is
+    loaded until one is uninstalled or blocked.
+    """
+    same = [other for other in found if other.name == ep.name]
+    dists = {_dist_key(other.distribution): other for other in same}
+    if len(dists) < 2:
+        return None
+    who = " and ".join(f"{o.distribution or '?'} {o.version or '?'}" for o in dists.values())
+    return PluginConflictError(
+        f"entry point {ep.name!r} is declared by {who}; uninstall one of them, or block it by name"
+    )
+
+
+def _dist_key(name: str | None) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name or "").lower()
 
 
 def _conflict_message(compute_type: str, claimants: list[PluginInfo]) -> str:

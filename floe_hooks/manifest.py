@@ -84,8 +84,14 @@ def _allowed(names: Iterable[str]) -> str:
 
 
 def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    from floe_hooks._limits import MAX_INT32, shown
+
     if value is not None and value < 0:
-        raise ConfigError(f"must be >= 0, got {value!r}", path=attribute.name)
+        raise ConfigError(f"must be >= 0, got {shown(value)}", path=attribute.name)
+    if value is not None and value > MAX_INT32:  # an int32 in the Job: Kubernetes refuses more
+        raise ConfigError(
+            f"must be at most {MAX_INT32} (a Kubernetes int32), got {shown(value)}", path=attribute.name
+        )
 
 
 def _k8s_name(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:

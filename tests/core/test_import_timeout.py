@@ -125,5 +125,5 @@ def test_an_invalid_timeout_is_a_config_error(monkeypatch: pytest.MonkeyPatch, v
     with pytest.raises(ConfigError, match=f"^FLOE_PLUGIN_IMPORT_TIMEOUT='{value}' is not a number"):
         PluginManager(path=[])
     PluginManager(autoload=False)  # imports nothing: the variable does not matter
-    with pytest.raises(ValueError, match="finite number of seconds > 0"):
+    with pytest.raises(ValueError, match="number of seconds greater than 0 and at most 604800"):
         PluginManager(path=[], import_timeout=0)

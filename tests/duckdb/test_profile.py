@@ -165,7 +165,7 @@ _ident = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True).filter(
         name not in RESERVED and name not in CREDENTIAL_KEYS and name not in ("memory_limit", "threads")
     )
 )
-# one-line text: a setting value with a control character is refused (tests/adversarial/test_reliability_16.py)
+# one-line text: a setting value with a control character is refused (issue 16)
 _line = st.text(st.characters(exclude_categories=("Cc", "Zl", "Zp")), max_size=20)
 _scalar = st.one_of(st.booleans(), st.integers(-(2**31), 2**31), _line)
 _configs = st.fixed_dictionaries(
