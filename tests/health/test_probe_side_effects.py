@@ -10,8 +10,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from floe_duckdb.health import PROBE_SAFE_SETTINGS
-
 #: DuckDB settings that create, write, or point reads at files: the probe must not apply them.
 SIDE_EFFECTS = {
     "log_query_path": "queries.log",
@@ -59,6 +57,8 @@ def test_log_query_path_is_not_applied_by_the_check_and_writes_nothing(tmp_path:
 @pytest.mark.parametrize(("name", "value"), sorted(SIDE_EFFECTS.items()))
 def test_no_setting_with_file_side_effects_is_applied(tmp_path: Path, name: str, value: str) -> None:
     """Table-driven: each setting that can touch files is named in a warning, not applied."""
+    from floe_duckdb.health import PROBE_SAFE_SETTINGS
+
     assert name not in PROBE_SAFE_SETTINGS
     before = snapshot(tmp_path)
     process = validate(tmp_path, {name: str(tmp_path / value)})
@@ -68,6 +68,8 @@ def test_no_setting_with_file_side_effects_is_applied(tmp_path: Path, name: str,
 
 
 def test_the_allow_list_holds_only_settings_duckdb_knows_or_loads_with_httpfs() -> None:
+    from floe_duckdb.health import PROBE_SAFE_SETTINGS
+
     known = {
         name.lower() for (name,) in duckdb.connect().execute("select name from duckdb_settings()").fetchall()
     }
