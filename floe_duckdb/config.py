@@ -104,6 +104,7 @@ def _check_options(
     reserved: frozenset[str] = frozenset(),
     nested: bool = False,
     credentials: Mapping[str, SecretRef] | None = None,
+    one_line: bool = False,
 ) -> None:
     """Keys are identifiers; values scalars (or JSON-like when ``nested``); no literal secrets."""
     for key, value in options.items():
@@ -124,7 +125,7 @@ def _check_options(
             raise _problem(f"{key!r} is set both here and in 'credentials'", path)
         if not nested and not isinstance(value, _SCALARS):
             raise _problem("expected a string, number or boolean", path)
-        if not nested and isinstance(value, str) and _CONTROL.search(value):
+        if one_line and isinstance(value, str) and _CONTROL.search(value):
             # a value reaches SET/ATTACH statements and DuckDB's own logs: one line of text
             found = _CONTROL.search(value)
             assert found is not None
@@ -391,13 +392,14 @@ class DuckDBConfig:
 
     def __attrs_post_init__(self) -> None:
         self._check_extensions()
-        _check_options("settings", self.settings)
+        _check_options("settings", self.settings, one_line=True)
         _check_options(
             "config_options",
             self.config_options,
             reserved=frozenset(
                 {"extension_directory", "autoinstall_known_extensions", "autoload_known_extensions"}
             ),
+            one_line=True,
         )
         for key, field in (("memory_limit", self.memory_limit), ("threads", self.threads)):
             if field is not None and key in self.settings:
