@@ -67,6 +67,8 @@ CREDENTIAL_KEYS = frozenset(
 )
 
 _SCALARS = (str, int, float, bool)
+#: C0/C1 controls, DEL and the Unicode line separators: never inside a one-line value.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _problem(message: str, path: str) -> ConfigError:
@@ -87,7 +89,12 @@ def _non_empty(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
 
 def _positive_int(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
     if value is not None and value < 1:
-        raise _problem(f"must be at least 1, got {value}", attribute.name)
+        raise _problem(
+            f"must be at least 1, got {value if value > -(10**40) else 'a huge negative number'}",
+            attribute.name,
+        )
+    if value is not None and value > 2**31 - 1:  # DuckDB and dbt-duckdb hold it in a C int
+        raise _problem(f"must be at most {2**31 - 1}", attribute.name)
 
 
 def _check_options(
@@ -97,6 +104,7 @@ def _check_options(
     reserved: frozenset[str] = frozenset(),
     nested: bool = False,
     credentials: Mapping[str, SecretRef] | None = None,
+    one_line: bool = False,
 ) -> None:
     """Keys are identifiers; values scalars (or JSON-like when ``nested``); no literal secrets."""
     for key, value in options.items():
@@ -117,6 +125,14 @@ def _check_options(
             raise _problem(f"{key!r} is set both here and in 'credentials'", path)
         if not nested and not isinstance(value, _SCALARS):
             raise _problem("expected a string, number or boolean", path)
+        if one_line and isinstance(value, str) and _CONTROL.search(value):
+            # a value reaches SET/ATTACH statements and DuckDB's own logs: one line of text
+            found = _CONTROL.search(value)
+            assert found is not None
+            raise _problem(
+                f"contains the control character {found[0]!r}; a setting value must be one line of text",
+                path,
+            )
         if nested:
             _check_json_like(value, path)
 
@@ -162,7 +178,8 @@ class Attachment:
     alias: str | None = attrs.field(default=None, validator=_identifier)
     type: str | None = attrs.field(default=None, validator=_identifier)
     read_only: bool = False
-    secret: str | None = attrs.field(default=None, validator=_identifier)
+    # the *name* of a DuckDB secret, not a secret: exempt from floe's secret-name heuristic
+    secret: str | None = attrs.field(default=None, validator=_identifier, metadata={"floe_secret": False})
     options: Mapping[str, Any] = attrs.field(factory=dict)
     is_ducklake: bool | None = None
 
@@ -375,13 +392,14 @@ class DuckDBConfig:
 
     def __attrs_post_init__(self) -> None:
         self._check_extensions()
-        _check_options("settings", self.settings)
+        _check_options("settings", self.settings, one_line=True)
         _check_options(
             "config_options",
             self.config_options,
             reserved=frozenset(
                 {"extension_directory", "autoinstall_known_extensions", "autoload_known_extensions"}
             ),
+            one_line=True,
         )
         for key, field in (("memory_limit", self.memory_limit), ("threads", self.threads)):
             if field is not None and key in self.settings:

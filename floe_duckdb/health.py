@@ -206,15 +206,90 @@ def _extension_reason(exc: Exception, cfg: DuckDBConfig) -> str:
     return _first_line(exc)
 
 
+#: DuckDB settings the check applies, as dbt-duckdb will: they only change how this
+#: connection plans and runs queries, in memory. Any other setting may create, write or
+#: read files or print (``log_query_path``, ``temp_directory``, ``profile_output``,
+#: ``enable_profiling``, ``secret_directory``, ``extension_directory``, logging...), so the
+#: check, which promises to create and change nothing, does not apply it and names it in a
+#: warning. Names are compared in lower case.
+PROBE_SAFE_SETTINGS = frozenset(
+    {
+        "threads",
+        "worker_threads",
+        "external_threads",
+        "memory_limit",
+        "max_memory",
+        "operator_memory_limit",
+        "default_order",
+        "default_null_order",
+        "null_order",
+        "default_collation",
+        "preserve_insertion_order",
+        "preserve_identifier_case",
+        "integer_division",
+        "ieee_floating_point_ops",
+        "order_by_non_integer_literal",
+        "scalar_subquery_error_on_multiple_rows",
+        "max_expression_depth",
+        "max_execution_time",
+        "timezone",
+        "calendar",
+        "errors_as_json",
+        "enable_optimizer",
+        "disabled_optimizers",
+        "enable_http_metadata_cache",
+        "enable_external_file_cache",
+        "parquet_metadata_cache",
+        "binary_as_string",
+        "arrow_large_buffer_size",
+        "arrow_lossless_conversion",
+        "arrow_output_list_view",
+        "perfect_ht_threshold",
+        "pivot_limit",
+        "pivot_filter_threshold",
+        "merge_join_threshold",
+        "nested_loop_join_threshold",
+        "prefer_range_joins",
+        "late_materialization_max_rows",
+        "ordered_aggregate_threshold",
+        "partitioned_write_flush_threshold",
+        "partitioned_write_max_open_files",
+        "http_timeout",
+        "http_retries",
+        "http_retry_wait_ms",
+        "http_retry_backoff",
+        "http_keep_alive",
+        "s3_region",
+        "s3_endpoint",
+        "s3_url_style",
+        "s3_use_ssl",
+    }
+)
+
+
 def _setting_warnings(conn: Any, cfg: DuckDBConfig, error: type[Exception]) -> list[str]:
-    """Apply the profile's explicit settings as dbt-duckdb will, naming those DuckDB rejects."""
+    """Apply the profile's side-effect-free settings as dbt-duckdb will, naming those DuckDB
+    rejects; name the settings the check does not apply (see :data:`PROBE_SAFE_SETTINGS`)."""
     warnings = []
+    known = {name.lower() for (name,) in conn.execute("select name from duckdb_settings()").fetchall()}
+    skipped = []
     for key, value in cfg.settings.items():
+        if key.lower() not in known:
+            warnings.append(f"setting {key} is rejected by DuckDB: it is not a DuckDB setting")
+            continue
         text = str(value).lower() if isinstance(value, bool) else str(value)
+        if key.lower() not in PROBE_SAFE_SETTINGS or not text.isprintable():
+            skipped.append(key)
+            continue
         try:
             conn.execute(f"SET {key} = {quote_literal(text)}")
         except error as exc:
             warnings.append(f"setting {key} is rejected by DuckDB: {_first_line(exc)}")
+    if skipped:
+        warnings.append(
+            f"setting(s) {', '.join(skipped)} not applied by the check, which creates and changes "
+            "nothing (they may write or read files); dbt applies them"
+        )
     return warnings
 
 

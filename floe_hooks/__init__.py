@@ -63,7 +63,14 @@ from floe_hooks.models import (
     SqlStatement,
     WorkloadSize,
 )
-from floe_hooks.secrets import SecretBinding, SecretRef, SecretValue, profile_secret, secret_bindings
+from floe_hooks.secrets import (
+    SECRET_METADATA,
+    SecretBinding,
+    SecretRef,
+    SecretValue,
+    profile_secret,
+    secret_bindings,
+)
 
 if TYPE_CHECKING:
     from floe_hooks._convert import structure, unstructure
@@ -107,6 +114,7 @@ __all__ = [
     "WorkloadSize",
     "WORKLOAD_SIZES",
     # secrets
+    "SECRET_METADATA",
     "SecretBinding",
     "SecretRef",
     "SecretValue",

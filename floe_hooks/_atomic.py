@@ -31,7 +31,9 @@ the commit, the targets stay byte for byte as they were::
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -259,6 +261,7 @@ def publish_files(directory: str | os.PathLike[str], files: Mapping[str, str | b
         return write_files_atomic({out / name: data for name, data in staged.items()})
     data_dir = out / GENERATIONS
     with _locked([out]):
+        _refuse_foreign_links(out, staged)
         data_dir.mkdir(exist_ok=True)
         _remove_stale_generations(data_dir)
         for name in staged:
@@ -386,20 +389,100 @@ def _replace_with_link(path: Path, target: str) -> None:
 
 
 def _remove_stale_generations(data_dir: Path) -> None:
-    """Remove every generation but the live one, and temporary links (call under the lock)."""
+    """Remove every generation but the live one, and temporary links (call under the lock).
+
+    Only what floe makes is removed: a ``gen-*`` folder (never a link of that name, which
+    :func:`_refuse_foreign_links` has refused already) and ``.current.*.tmp`` links.
+    """
     live = _current(data_dir)
     for name in os.listdir(data_dir):
         path = data_dir / name
         if name.startswith(_GEN_PREFIX) and name != live:
             _remove_tree(path)
-        elif name.startswith(f".{CURRENT}.") and name.endswith(_TEMP_SUFFIX):
+        elif name.startswith(f".{CURRENT}.") and name.endswith(_TEMP_SUFFIX) and os.path.islink(path):
             _unlink(str(path))
 
 
 def _remove_tree(folder: Path) -> None:
-    """Remove a generation folder (flat: files only)."""
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for name in os.listdir(folder):
-            _unlink(str(folder / name))
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+    """Remove a generation folder floe made: the files in it, then the folder.
+
+    Never follows a link: the folder is opened with ``O_NOFOLLOW`` (a link in its place
+    is left alone), its entries are removed relative to that open folder, and a link
+    inside it is removed as a link. A sub-folder (floe never makes one) is left, and so
+    is the folder that holds it.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(folder, flags)
+    except OSError:  # gone, not a folder, or a link (ELOOP): nothing of ours to remove
+        return
+    try:
+        for name in os.listdir(fd):
+            try:
+                if stat.S_ISDIR(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    continue
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                continue
+    finally:
+        os.close(fd)
+    try:
         os.rmdir(folder)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENOTEMPTY, errno.EEXIST):
+            raise
+
+
+def _foreign(path: Path, what: str) -> Exception:
+    from floe_hooks.errors import ConfigError
+
+    try:
+        target = f" (to {os.readlink(path)!r})"
+    except OSError:
+        target = ""
+    return ConfigError(
+        f"{what}{target}, which floe did not make; floe never follows or deletes through links in "
+        "its output folder: remove it and compile again",
+        file=str(path),
+    )
+
+
+def _refuse_foreign_links(out: Path, staged: Mapping[str, bytes]) -> None:
+    """Refuse an output folder whose floe-owned parts are links (or things) floe did not make.
+
+    Floe makes exactly these links: ``DIR/<name>`` to ``.floe/current/<name>`` and
+    ``DIR/.floe/current`` to a plain ``gen-*`` name. A link anywhere else among them
+    (``DIR/.floe`` itself, a ``gen-*`` entry, a file of the live generation) or a link
+    with another target could make cleanup delete, or publishing read, files outside
+    ``DIR``: :class:`~floe_hooks.errors.ConfigError` (``floe`` exits 2), nothing changed.
+    """
+    data_dir = out / GENERATIONS
+    for name in staged:
+        link = _readlink(out / name)
+        if link is not None and link != _link_target(name):
+            raise _foreign(out / name, "is a symbolic link")
+    try:
+        mode = os.lstat(data_dir).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise _foreign(data_dir, "is a symbolic link")
+    if not stat.S_ISDIR(mode):
+        raise _foreign(data_dir, "is not a folder")
+    live = None
+    for name in os.listdir(data_dir):
+        path = data_dir / name
+        if name == CURRENT:
+            live = _readlink(path)
+            if live is None or "/" in live or os.sep in live or not live.startswith(_GEN_PREFIX):
+                raise _foreign(path, "is not a link to a generation")
+        elif name.startswith(_GEN_PREFIX):
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                raise _foreign(path, "is a symbolic link")
+            if not stat.S_ISDIR(mode):
+                raise _foreign(path, "is not a folder")
+    if live is not None:
+        for name in _listdir(data_dir / live):
+            if not stat.S_ISREG(os.lstat(data_dir / live / name).st_mode):
+                raise _foreign(data_dir / live / name, "is not a regular file")

@@ -191,6 +191,12 @@ def _structure_compute(value: Any, _: Any) -> ComputeConfig:
             config = _converter.structure(raw_config, config_class)
         except Exception as exc:
             raise _noted(exc, "config") from None
+    if raw_config is not None:
+        from floe_hooks._literal_secrets import LITERAL_SECRET_MESSAGE, literal_secret_path
+
+        secret_at = literal_secret_path(config)  # the plugin's secret fields, then names
+        if secret_at is not None:
+            raise _noted(ConfigError(LITERAL_SECRET_MESSAGE, path=secret_at), "config")
     return attrs.evolve(compute, config=config)
 
 
@@ -226,7 +232,9 @@ def _leaf_message(exc: BaseException) -> str:
         return "required field is missing"
     if isinstance(exc, ConfigError):
         return exc.message
-    text = str(exc) or type(exc).__name__
+    from floe_hooks._redact import redact
+
+    text = redact(str(exc)) or type(exc).__name__  # masked before the cut to one line
     return text.splitlines()[0] if text else type(exc).__name__
 
 

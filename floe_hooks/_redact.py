@@ -32,7 +32,16 @@ def _spellings(text: str) -> set[str]:
     import json
     from urllib.parse import quote, quote_plus
 
-    found = {text, json.dumps(text)[1:-1], repr(text)[1:-1], quote(text, safe=""), quote_plus(text, safe="")}
+    found: set[str] = set()
+    # the stripped form too: a secret read from a file ends in a newline a driver drops
+    for form in {text, text.strip()}:
+        found |= {
+            form,
+            json.dumps(form)[1:-1],
+            repr(form)[1:-1],
+            quote(form, safe=""),
+            quote_plus(form, safe=""),
+        }
     return {s for s in found if len(s) >= _SHORTEST}
 
 
@@ -40,7 +49,10 @@ def remember(value: SecretValue | str) -> None:
     """Register a resolved secret so that :func:`redact` masks it wherever it appears.
 
     Values shorter than four characters are not registered: masking them would mangle
-    ordinary words, and the framework never logs secret values in the first place.
+    ordinary words, and the framework never logs secret values in the first place. The
+    value without surrounding whitespace is registered too (``"s3cr3t\n"`` also masks
+    ``s3cr3t``). Mask a whole text before cutting it to a line or a length (see
+    :func:`redact`), or a secret crossing the cut leaks in part.
     """
     global _ordered, _pattern
     text = value.reveal() if isinstance(value, SecretValue) else value

@@ -22,7 +22,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from floe_hooks._version import __version__
 
@@ -166,19 +167,64 @@ def _own_stdout() -> None:
     sys.stdout = own
 
 
+#: Exit status when plugin code ends the process (``os._exit``) before floe printed its
+#: result: a plugin failure, never the 0 that would read as success.
+PLUGIN_EXITED = 1
+
+
+def _guard_os_exit() -> None:
+    """Make ``os._exit`` called by plugin code before floe finished end with :data:`PLUGIN_EXITED`.
+
+    A plugin runs in floe's process: ``os._exit(0)`` in a health check would otherwise end
+    ``floe validate`` at once with status 0 and an empty report. The guard names the
+    thread on stderr and exits 1. It holds in this process only (a forked child exits as
+    it asks) and cannot see a C extension calling the C library's ``_exit``, a signal, or
+    ``os.abort()`` (134): see "How far isolation goes" in ``docs/health.md``.
+    """
+    import contextlib
+    import os
+    import threading
+
+    global _real_exit
+    if _real_exit is not None:
+        return
+    real_exit = _real_exit = os._exit
+    pid = os.getpid()
+
+    def guarded_exit(status: int) -> NoReturn:
+        if os.getpid() == pid:
+            with contextlib.suppress(Exception):  # nothing more to do on the way out
+                sys.stderr.write(
+                    f"floe: error: plugin code ended the process with os._exit({status!r}) in thread "
+                    f"{threading.current_thread().name!r} before floe printed its result\n"
+                )
+                sys.stderr.flush()
+            status = PLUGIN_EXITED
+        real_exit(status)
+
+    os._exit = guarded_exit
+
+
+_real_exit: Callable[[int], NoReturn] | None = None
+
+
 def run() -> None:
     """Console-script entry point.
 
-    First moves floe's stdout off file descriptor 1 (see the module docstring). Exits
-    when the command is done even if a plugin left a non-daemon thread running (the
-    interpreter would otherwise wait for it forever): exit handlers run, output is
-    flushed, and the process ends.
+    First moves floe's stdout off file descriptor 1 (see the module docstring), and
+    guards ``os._exit`` against plugin code (see :func:`_guard_os_exit`). Exits with the
+    command's status when it is done even if a plugin left a thread running: a
+    non-daemon one would keep the interpreter waiting forever, and a daemon one abandoned
+    at its timeout (still importing DuckDB, say) can abort the interpreter's shutdown
+    (status 134). So while any other thread is alive, exit handlers run, output is
+    flushed, and the process ends at once with the status.
     """
     _own_stdout()
+    _guard_os_exit()
     status = main()
     import threading
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
         import atexit
         import contextlib
         import os
@@ -187,7 +233,7 @@ def run() -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 stream.flush()
-        os._exit(status)
+        (_real_exit or os._exit)(status)
     sys.exit(status)
 
 

@@ -217,7 +217,10 @@ def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int =
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, int):
-        return int.__index__(value)
+        number = int.__index__(value)
+        if not -(2**63) <= number < 2**63:  # what YAML and JSON readers hold (and str() of an
+            raise TypeError(f"{where}: an integer outside the 64-bit range")  # int > 4300 digits fails)
+        return number
     if isinstance(value, float):
         return float.__float__(value)
     if depth >= _MAX_PROFILE_DEPTH:
@@ -227,12 +230,22 @@ def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int =
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{where}: key {key!r} is not a string")
+            if not _encodable(key):
+                raise TypeError(f"{where}: a key is not valid Unicode text (it holds a lone surrogate)")
             budget[0] -= len(key)
             out[str.__str__(key)] = _plain(item, f"{where}.{key}", budget, depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
     raise TypeError(f"{where} is a {type(value).__name__}, not a YAML value")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # dbt renders every string value of profiles.yml with Jinja (dbt.config.renderer.ProfileRenderer:
@@ -385,6 +398,7 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     compiled: list[CompiledCompute] = []
     outputs: dict[str, Any] = {}
     variables: dict[str, tuple[str, SecretBinding]] = {}
+    _register_known_secrets(manifest.computes)
     attaching = _catalog_computes(manifest, manager)
     for compute in manifest.computes:
         secrets = secret_bindings(compute)
@@ -411,6 +425,13 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
             raise plugin.error(
                 PluginContractError, f"generate_profile for compute {compute.name!r}: {detail}"
             ) from None
+        leaked = _registered_secret_at(profile, "profile")
+        if leaked is not None:
+            raise plugin.error(
+                PluginContractError,
+                f"generate_profile for compute {compute.name!r} returned the value of a secret at {leaked}; "
+                "a profile names secrets with profile_secret(compute, path), never their values",
+            )
         try:
             outputs[compute.name] = _for_dbt(profile, "")
         except ValueError as exc:
@@ -464,6 +485,45 @@ def _catalog_computes(manifest: Any, manager: PluginManager) -> tuple[str, ...]:
     return tuple(
         c.name for c in manifest.computes if manifest.catalog.type in catalog_types_of(manager, c.type)
     )
+
+
+def _register_known_secrets(computes: Sequence[ComputeConfig]) -> None:
+    """Register for masking every referenced secret whose value this process can see.
+
+    Compiling never needs a secret's value, and a missing one is no error; but a value that
+    is set (``{env: VAR}`` or its ``DBT_ENV_SECRET_...`` variable) is masked from here on in
+    every message, and a plugin result echoing it is refused (:func:`_registered_secret_at`).
+    """
+    from floe_hooks._redact import remember
+    from floe_hooks.secrets import resolve_secrets
+
+    for compute in computes:
+        values, _ = resolve_secrets(compute)
+        for value in values.values():
+            remember(value)
+
+
+def _registered_secret_at(value: Any, where: str) -> str | None:
+    """Where a registered secret's value appears in a plugin's plain result, or None."""
+    from floe_hooks._redact import known, redact
+
+    if not known():
+        return None
+    if isinstance(value, str):
+        return where if redact(value) != value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if redact(key) != key:
+                return f"{where} (a key)"
+            found = _registered_secret_at(item, f"{where}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _registered_secret_at(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _check_variables(

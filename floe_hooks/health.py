@@ -25,7 +25,6 @@ and the plugin is not called.
 from __future__ import annotations
 
 import contextvars
-import math
 import queue
 import threading
 import time
@@ -86,8 +85,11 @@ def effective_timeout(compute: ComputeConfig, timeout: float | None = None) -> f
 
 
 def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-        raise ConfigError(f"timeout must be a finite number of seconds > 0, got {timeout!r}", path="timeout")
+    from floe_hooks._limits import duration_problem
+
+    problem = duration_problem(timeout) if timeout is not None else None
+    if problem is not None:
+        raise ConfigError(problem, path="timeout")
 
 
 @attrs.define
@@ -124,19 +126,73 @@ def _short(text: str) -> str:
     return f"{text[:_MAX_TEXT]}... ({len(text) - _MAX_TEXT} more characters)"
 
 
+#: Largest latency a result may report (a day, in milliseconds): a bigger one is a plugin bug.
+_MAX_LATENCY_MS = 86_400_000.0
+
+
+class _BadResult(Exception):
+    """A plugin's result that breaks the contract (a field of the wrong type)."""
+
+
+def _text(value: object, field: str) -> str:
+    """``value`` as an exact ``str`` (no subclass method runs), lone surrogates replaced."""
+    if not isinstance(value, str):
+        raise _BadResult(f"{field} is {type(value).__name__}, expected str")
+    text = str.__str__(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no output stream can write it
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _latency(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _BadResult(f"latency_ms is {type(value).__name__}, expected a number")
+    number = float(int.__index__(value)) if isinstance(value, int) and value < 2**64 else None
+    if isinstance(value, float):
+        number = float.__float__(value)
+    if number is None or not 0 <= number <= _MAX_LATENCY_MS:
+        raise _BadResult(f"latency_ms is out of range (0 to {_MAX_LATENCY_MS:g} ms)")
+    return number
+
+
 def _clean(result: ConnectionResult, compute: ComputeConfig) -> ConnectionResult:
-    """The plugin's result with every text redacted (drivers echo DSNs into messages) and bounded."""
+    """The plugin's result as plain built-in values, every text redacted and bounded.
+
+    Runs in the check's own thread, inside its timeout: whatever the plugin returned
+    (``str`` subclasses with their own methods, bytes, huge numbers, lone surrogates) is
+    turned into exact ``str``/``float``/``tuple``/``dict`` values, or refused, before the
+    framework's output touches it. Drivers echo DSNs into messages: every text is masked,
+    then cut.
+
+    :raises _BadResult: a field of the wrong type.
+    """
     from floe_hooks._redact import redact
 
-    warnings = [_short(redact(w)) for w in result.warnings[:_MAX_ITEMS]]
-    if len(result.warnings) > _MAX_ITEMS:
-        warnings.append(f"... and {len(result.warnings) - _MAX_ITEMS} more warnings")
-    details = list(result.details.items())[:_MAX_ITEMS]
-    return attrs.evolve(
-        result,
-        message=_short(redact(result.message)),
+    status = result.status
+    if type(status) is not ConnectionStatus:
+        raise _BadResult(f"status is {type(status).__name__}, expected floe_hooks.ConnectionStatus")
+    raw_warnings = result.warnings
+    if not isinstance(raw_warnings, tuple):
+        raise _BadResult(f"warnings is {type(raw_warnings).__name__}, expected a tuple of str")
+    warnings = [
+        _short(redact(_text(w, "a warning"))) for w in tuple.__getitem__(raw_warnings, slice(_MAX_ITEMS))
+    ]
+    if len(raw_warnings) > _MAX_ITEMS:
+        warnings.append(f"... and {len(raw_warnings) - _MAX_ITEMS} more warnings")
+    raw_details = result.details
+    if not isinstance(raw_details, Mapping):
+        raise _BadResult(f"details is {type(raw_details).__name__}, expected a mapping of str to str")
+    details = {}
+    for key, value in list(raw_details.items())[:_MAX_ITEMS]:
+        details[_short(redact(_text(key, "a details key")))] = _short(redact(_text(value, "a details value")))
+    return ConnectionResult(
+        status=status,
+        latency_ms=_latency(result.latency_ms),
+        message=_short(redact(_text(result.message, "message"))),
         warnings=tuple(warnings),
-        details={_short(redact(str(k))): _short(redact(str(v))) for k, v in details},
+        details=details,
         compute=compute.name,
     )
 
@@ -162,9 +218,19 @@ def _run(
     try:
         with telemetry.capture(slot.calls):
             result = manager.validate_connection(compute, timeout=slot.timeout, secrets=secrets)
-        slot.result = _clean(result, compute)
-        if slot.result.status is _UNHEALTHY:
-            slot.error_type = telemetry.CONNECTION_ERROR
+        try:
+            slot.result = _clean(result, compute)  # in this thread: bounded by the check's timeout
+        except _BadResult as exc:
+            owner = manager.plugin_for(compute.type).describe()
+            slot.error_type = "PluginContractError"
+            slot.result = _unhealthy(
+                compute,
+                f"plugin {owner}: validate_connection returned a ConnectionResult whose {exc}",
+                (time.perf_counter() - slot.started) * 1000,
+            )
+        else:
+            if slot.result.status is _UNHEALTHY:
+                slot.error_type = telemetry.CONNECTION_ERROR
     except FloeError as exc:
         slot.error_type = _error_type(exc)
         slot.result = _unhealthy(compute, str(exc), (time.perf_counter() - slot.started) * 1000)

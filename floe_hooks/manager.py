@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import pluggy
@@ -178,12 +178,20 @@ def _timeout_from_env(name: str, default: float) -> float:
     try:
         return _checked_timeout(float(raw))
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number of seconds greater than 0") from None
+        from floe_hooks._limits import MAX_SECONDS
+
+        raise ConfigError(
+            f"{name}={raw[:40]!r} is not a number of seconds greater than 0 "
+            f"and at most {MAX_SECONDS:g} (7 days)"
+        ) from None
 
 
 def _checked_timeout(seconds: float) -> float:
-    if not 0 < seconds < float("inf"):  # also refuses nan
-        raise ValueError(f"an import timeout must be a finite number of seconds > 0, got {seconds!r}")
+    from floe_hooks._limits import duration_problem
+
+    problem = duration_problem(seconds)  # at most a week: a thread wait overflows past ~9.2e9 s
+    if problem is not None:
+        raise ValueError(f"a timeout {problem}")
     return float(seconds)
 
 
@@ -228,6 +236,7 @@ class PluginManager:
         self._owners: dict[str, PluginInfo] = {}
         self._conflicts: dict[str, list[PluginInfo]] = {}
         self._callers: dict[tuple[str, str], Any] = {}
+        self._config_classes: dict[str, tuple[bool, Any]] = {}  # plugin -> (loaded, class or error)
         for name in blocked:
             self._pm.set_blocked(name)
 
@@ -241,9 +250,14 @@ class PluginManager:
             if self._autoload and not self._loaded:
                 from floe_hooks import _log
 
-                for ep in scan(GROUP, self._path):
-                    if self._pm.is_blocked(ep.name) or ep.name in self._plugins:
+                found = scan(GROUP, self._path)
+                for ep in found:
+                    if self._pm.is_blocked(ep.name) or ep.name in self._plugins or ep.name in self._failures:
                         _log.debug("plugin_skipped", plugin=ep.name, distribution=ep.distribution)
+                        continue
+                    conflict = _entry_point_conflict(ep, found)
+                    if conflict is not None:
+                        self._fail(ep.name, ep.distribution, ep.version, conflict)
                         continue
                     self._load_entry_point(ep)
                     if ep.name in self._plugins:
@@ -463,13 +477,28 @@ class PluginManager:
     def config_class(self, compute_type: str) -> type | None:
         """The attrs class of the ``config:`` block for ``compute_type`` (None: untyped)."""
         info = self.plugin_for(compute_type)
-        try:
-            return info.metadata.load_config_class()
-        except Exception as exc:
-            raise info.error(
-                PluginContractError,
-                f"config_class {info.metadata.config_class!r} cannot be loaded: {_one_line(exc)}",
-            ) from None
+        if not isinstance(info.metadata.config_class, str):
+            return info.metadata.config_class
+        # "module:Class" imports plugin code: bounded like the plugin's own import, once
+        cached: tuple[bool, Any] | None = self._config_classes.get(info.name)
+        if cached is None:
+            try:
+                loaded = _bounded(
+                    info.metadata.load_config_class, self._import_timeout, f"floe-config-class-{info.name}"
+                )
+                cached = (True, loaded)
+            except _TimedOut:
+                cached = (False, f"import did not finish within {self._import_timeout:g} s")
+            except (Exception, SystemExit) as exc:
+                cached = (False, _one_line(exc))
+            self._config_classes[info.name] = cached
+        ok, value = cached
+        if ok:
+            loaded_class = cast("type | None", value)
+            return loaded_class
+        raise info.error(
+            PluginContractError, f"config_class {info.metadata.config_class!r} cannot be loaded: {value}"
+        )
 
     @property
     def pluggy(self) -> pluggy.PluginManager:
@@ -585,10 +614,13 @@ class PluginManager:
                 result = caller(**kwargs)
             except FloeError:
                 raise
-            except (Exception, SystemExit) as exc:  # sys.exit() in a hook must not end the host
-                from floe_hooks._redact import redact
-
-                raise owner.error(PluginError, f"{hook} raised {redact(_one_line(exc))}") from exc
+            except BaseException as exc:  # sys.exit() in a hook must not end the host
+                if (
+                    isinstance(exc, KeyboardInterrupt)
+                    and threading.current_thread() is threading.main_thread()
+                ):
+                    raise  # may be the user's Ctrl-C; anywhere else it is the plugin's own doing
+                raise owner.error(PluginError, f"{hook} raised {_one_line(exc)}") from exc
             finally:
                 _in_plugin.reset(token)
                 if watched:
@@ -784,18 +816,62 @@ def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
     loaded, value = outcome[0]
     if loaded:
         return value  # type: ignore[no-any-return]
+    if not isinstance(value, (Exception, SystemExit)):
+        # GeneratorExit, KeyboardInterrupt, a custom BaseException: raised by plugin code in
+        # its own thread, so never the user's Ctrl-C; a plugin failure like any other
+        raise _PluginRaised(value)
     raise value
 
 
+class _PluginRaised(Exception):
+    """A ``BaseException`` that is not an ``Exception``, raised by plugin code in a worker thread."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(original)
+        self.original = original
+
+
 def _one_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, at most 500 characters, secrets masked.
+
+    Masked before it is cut: a secret crossing the line end or the length limit would
+    otherwise leak the part before the cut.
+    """
+    from floe_hooks._redact import redact
+
+    if isinstance(exc, _PluginRaised):
+        exc = exc.original
     try:
-        text = str(exc).strip().splitlines()
+        text = redact(str(exc)).strip().splitlines()
     except Exception:  # a plugin's exception whose __str__ itself fails
         text = ["(its message cannot be shown)"]
     first = text[0] if text else ""
     if isinstance(exc, FloeError):
         return first[:500]
     return f"{type(exc).__name__}: {first}"[:500] if first else type(exc).__name__
+
+
+def _entry_point_conflict(ep: EntryPoint, found: list[EntryPoint]) -> PluginConflictError | None:
+    """Two distributions declaring the same entry point name: neither may silently win.
+
+    Otherwise whichever comes first on ``sys.path`` would replace the other (a package
+    registering ``duckdb`` would take over the built-in plugin). Both are named; neither is
+    loaded until one is uninstalled or blocked.
+    """
+    same = [other for other in found if other.name == ep.name]
+    dists = {_dist_key(other.distribution): other for other in same}
+    if len(dists) < 2:
+        return None
+    who = " and ".join(f"{o.distribution or '?'} {o.version or '?'}" for o in dists.values())
+    return PluginConflictError(
+        f"entry point {ep.name!r} is declared by {who}; uninstall one of them, or block it by name"
+    )
+
+
+def _dist_key(name: str | None) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name or "").lower()
 
 
 def _conflict_message(compute_type: str, claimants: list[PluginInfo]) -> str:

@@ -87,8 +87,14 @@ def _allowed(names: Iterable[str]) -> str:
 
 
 def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    from floe_hooks._limits import MAX_INT32, shown
+
     if value is not None and value < 0:
-        raise ConfigError(f"must be >= 0, got {value!r}", path=attribute.name)
+        raise ConfigError(f"must be >= 0, got {shown(value)}", path=attribute.name)
+    if value is not None and value > MAX_INT32:  # an int32 in the Job: Kubernetes refuses more
+        raise ConfigError(
+            f"must be at most {MAX_INT32} (a Kubernetes int32), got {shown(value)}", path=attribute.name
+        )
 
 
 def _k8s_name(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -509,8 +515,55 @@ class _Resolver:
 
     # ---- files
 
-    def level(self, path: Path, display: str, stack: tuple[tuple[str, str], ...] = ()) -> _Level:
-        """Resolve the manifest at ``path`` and its ancestors. ``stack``: (realpath, display) of children."""
+    def level(self, path: Path, display: str) -> _Level:
+        """Resolve the manifest at ``path`` and its ancestors.
+
+        The ``extends:`` chain is read first, child to root, in a loop (no recursion, so
+        no ``RecursionError`` however long a chain someone writes), at most
+        :data:`MAX_EXTENDS_DEPTH` files; then resolved root to leaf, each level once.
+        """
+        files: list[tuple[str, _ManifestFile, Mapping[str, Any]]] = []
+        seen: dict[str, str] = {}  # realpath -> display, for cycles
+        current, current_display = path, display
+        while True:
+            spec, data = self._spec(current, current_display)
+            files.append((current_display, spec, data))
+            seen[os.path.realpath(current)] = current_display
+            if spec.extends is None:
+                break
+            if len(files) >= MAX_EXTENDS_DEPTH:
+                raise ConfigError(
+                    f"the extends chain is longer than {MAX_EXTENDS_DEPTH} manifests; "
+                    "a governance chain needs a few levels, not this many",
+                    file=current_display,
+                    path="extends",
+                )
+            current, current_display = self._parent_path(
+                spec.extends, current, current_display, [d for d, _, _ in files], seen
+            )
+        parent: _Level | None = None
+        from floe_hooks.catalog import catalog_level
+
+        for file_display, spec, data in reversed(files):
+            chain = (file_display, *(parent.chain if parent else ()))
+            level = _Level(file_display, chain)
+            level.version = spec.version
+            self._computes(level, spec, parent)
+            self._default(level, spec, parent)
+            self._environments(level, spec, parent)
+            level.catalog = catalog_level(
+                data,
+                file_display,
+                parent.catalog if parent else None,
+                parent.display if parent else None,
+                level.env_names,
+            )
+            parent = level
+        assert parent is not None
+        return parent
+
+    @staticmethod
+    def _spec(path: Path, display: str) -> tuple[_ManifestFile, Mapping[str, Any]]:
         from floe_hooks._convert import structure
         from floe_hooks._yaml import read_yaml
 
@@ -523,34 +576,17 @@ class _Resolver:
             data["environments"] = {k: ({} if v is None else v) for k, v in envs.items()}
         spec = structure(data, _ManifestFile, file=display)
         _check_version(spec.version, display)
-
-        real = os.path.realpath(path)
-        parent: _Level | None = None
         if spec.extends is not None:
-            parent = self._parent(spec.extends, path, display, ((real, display), *stack))
-        chain = (display, *(parent.chain if parent else ()))
-        level = _Level(display, chain)
-        level.version = spec.version
-        self._computes(level, spec, parent)
-        self._default(level, spec, parent)
-        self._environments(level, spec, parent)
-        from floe_hooks.catalog import catalog_level
+            _check_file_reference(spec.extends, display, "extends")
+        return spec, data
 
-        level.catalog = catalog_level(
-            data,
-            display,
-            parent.catalog if parent else None,
-            parent.display if parent else None,
-            level.env_names,
-        )
-        return level
-
-    def _parent(self, extends: str, path: Path, display: str, stack: tuple[tuple[str, str], ...]) -> _Level:
+    @staticmethod
+    def _parent_path(
+        extends: str, path: Path, display: str, names: list[str], seen: Mapping[str, str]
+    ) -> tuple[Path, str]:
         parent_path = path.parent / extends
         parent_display = os.path.normpath(os.path.join(os.path.dirname(display), extends))
-        names = [d for _, d in reversed(stack)]
-        real = os.path.realpath(parent_path)
-        if any(r == real for r, _ in stack):
+        if os.path.realpath(parent_path) in seen:
             chain = " -> ".join([*names, parent_display])
             raise ConfigError(f"cycle in the extends chain: {chain}", file=display, path="extends")
         if not parent_path.is_file():
@@ -558,7 +594,7 @@ class _Resolver:
             raise ConfigError(
                 f"parent manifest {parent_display} not found (chain: {chain})", file=display, path="extends"
             )
-        return self.level(parent_path, parent_display, stack)
+        return parent_path, parent_display
 
     def _computes(self, level: _Level, spec: _ManifestFile, parent: _Level | None) -> None:
         display = level.display
@@ -741,6 +777,32 @@ def _check_overlay(name: str, overlay: Any, prefix: str, display: str, level: _L
             )
 
 
+#: Most manifests an ``extends:`` chain may hold (the file itself included).
+MAX_EXTENDS_DEPTH = 32
+#: Longest file reference (``extends:``, ``platform:``) and longest part of one, in characters.
+MAX_REFERENCE_CHARS, MAX_REFERENCE_PART = 4096, 255
+
+
+def _check_file_reference(text: str, display: str, field: str) -> None:
+    """A file named in a manifest: printable, no longer than a path can be (exit 2, located)."""
+    control = _CONTROL.search(text)
+    if control is not None:
+        raise ConfigError(
+            f"contains the control character {control[0]!r}; a file path must be printable text",
+            file=display,
+            path=field,
+        )
+    if not text.strip():
+        raise ConfigError("must name a file", file=display, path=field)
+    if len(text) > MAX_REFERENCE_CHARS or any(len(p) > MAX_REFERENCE_PART for p in text.split("/")):
+        raise ConfigError(
+            f"is not a usable file path: longer than {MAX_REFERENCE_CHARS} characters, or a part of it "
+            f"longer than {MAX_REFERENCE_PART}",
+            file=display,
+            path=field,
+        )
+
+
 def _check_version(version: int, display: str) -> None:
     if version not in SUPPORTED_VERSIONS:
         raise ConfigError(
@@ -856,6 +918,7 @@ def _load_product(path: Path, env: str | None, manager: PluginManager, data: Any
         )
     if not spec.transforms:
         raise ConfigError("at least one transform is required", file=display, path="transforms")
+    _check_file_reference(spec.platform, display, "platform")
     manifest_path = path.parent / spec.platform
     manifest_display = os.path.normpath(os.path.join(os.path.dirname(display), spec.platform))
     if not manifest_path.is_file():

@@ -51,6 +51,21 @@ def _positive(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> N
         raise ConfigError(f"must be greater than 0, got {value!r}", path=attribute.name)
 
 
+def _threads(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    from floe_hooks._limits import MAX_THREADS, shown
+
+    if value is not None and not 0 < value <= MAX_THREADS:
+        raise ConfigError(f"must be from 1 to {MAX_THREADS}, got {shown(value)}", path=attribute.name)
+
+
+def _duration(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    from floe_hooks._limits import duration_problem
+
+    problem = duration_problem(value) if value is not None else None
+    if problem is not None:
+        raise ConfigError(problem, path=attribute.name)
+
+
 def _finite_non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
     if not 0 <= value < float("inf"):
         raise ConfigError(f"must be a finite number >= 0, got {value!r}", path=attribute.name)
@@ -210,8 +225,8 @@ class ComputeConfig:
 
     name: str = attrs.field(validator=_check_name)
     type: str = attrs.field(validator=_check_name)
-    threads: int | None = attrs.field(default=None, validator=_positive)
-    timeout_seconds: float | None = attrs.field(default=None, validator=_positive)
+    threads: int | None = attrs.field(default=None, validator=_threads)
+    timeout_seconds: float | None = attrs.field(default=None, validator=_duration)
     config: Any = None
     credentials: Mapping[str, SecretRef] = attrs.field(factory=dict, converter=_credentials)
     resources: Union[ResourceSpec, WorkloadSize, None] = attrs.field(default=None)

@@ -35,29 +35,49 @@ __all__ = [
     "profile_secret",
     "resolve_secrets",
     "MASK",
+    "SECRET_METADATA",
 ]
 
 MASK = "**********"
+
+#: The ``attrs`` metadata key that marks a field of a plugin's config class as a secret:
+#: ``password: str | None = attrs.field(default=None, metadata={SECRET_METADATA: True})``
+#: makes any literal value there a load error (use a :class:`SecretRef` field to accept a
+#: reference). ``{SECRET_METADATA: False}`` exempts a field whose name only looks secret
+#: (``secret_name``) from floe's name heuristic. See ``docs/writing-plugins.md``.
+SECRET_METADATA = "floe_secret"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _K8S_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
+# A reference's text is never echoed in an error: a secret pasted where its name belongs
+# ({env: <the secret itself>}) must not be repeated on stderr, any more than a literal one.
+_NOT_SHOWN = "the value is not shown, in case it is a secret pasted where a reference belongs"
+
+
 def _check_env(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and (len(value) > 255 or not _ENV_NAME.fullmatch(value)):
-        raise ConfigError(f"{value!r} is not an environment variable name", path=attribute.name)
+        raise ConfigError(
+            "must be an environment variable name (letters, digits and '_', not starting with a "
+            f"digit, at most 255 characters); {_NOT_SHOWN}",
+            path=attribute.name,
+        )
 
 
 def _check_secret_name(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and (len(value) > 253 or not _K8S_NAME.fullmatch(value)):
         raise ConfigError(
-            f"{value!r} is not a Kubernetes Secret name (lowercase DNS subdomain)", path=attribute.name
+            f"must be a Kubernetes Secret name (lowercase DNS subdomain); {_NOT_SHOWN}", path=attribute.name
         )
 
 
 def _check_secret_key(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and (len(value) > 253 or not _K8S_KEY.fullmatch(value)):
-        raise ConfigError(f"{value!r} is not a Kubernetes Secret key", path=attribute.name)
+        raise ConfigError(
+            f"must be a Kubernetes Secret key (letters, digits, '-', '_', '.'); {_NOT_SHOWN}",
+            path=attribute.name,
+        )
 
 
 @attrs.frozen

@@ -21,5 +21,5 @@ def dump_json(data: Any, out: TextIO | None = None) -> None:
     import json
 
     out = out or sys.stdout
-    json.dump(data, out, indent=2, sort_keys=True)
-    out.write("\n")
+    text = json.dumps(data, indent=2, sort_keys=True)  # whole, or nothing on stdout at all
+    out.write(text + "\n")

@@ -17,8 +17,12 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (0 < value < float("inf")):  # also false for nan
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    from floe_hooks._limits import MAX_SECONDS
+
+    if not (0 < value <= MAX_SECONDS):  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0 and at most {MAX_SECONDS:g} (7 days), got {text[:40]!r}"
+        )
     return value
 
 
@@ -244,8 +248,9 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(manifest.path).resolve() != Path(args.path).resolve():
         # a floe.yaml: check from its folder, where dbt runs, so that relative database
-        # paths mean what they mean to dbt
-        os.chdir(Path(args.path).resolve().parent)
+        # paths mean what they mean to dbt; the folder of the path as given, never of a
+        # symlink's target (dbt runs beside the link)
+        os.chdir(os.path.dirname(os.path.abspath(args.path)))
     if args.watch is not None:
         return _watch(computes, args, manager)
     catalog = manifest.catalog if not args.compute else None

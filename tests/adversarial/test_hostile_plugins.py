@@ -281,14 +281,15 @@ def test_a_plugin_hung_at_import_is_fatal_in_strict_mode(site: Site, project: Pa
     assert f"floe: error: {NAMED}: import did not finish within 0.5 s" in process.stderr.splitlines()
 
 
-@pytest.mark.parametrize("value", ["ten", "0", "-1", "nan", "inf"])
+@pytest.mark.parametrize("value", ["ten", "0", "-1", "nan", "inf", "1e300", "604801"])
 def test_an_import_timeout_that_is_not_a_positive_number_is_one_line_exit_2(
     site: Site, project: Path, value: str
 ) -> None:
     process = site.floe("plugins", cwd=project, env={"FLOE_PLUGIN_IMPORT_TIMEOUT": value})
     assert process.returncode == 2
     assert process.stderr == (
-        f"floe: error: FLOE_PLUGIN_IMPORT_TIMEOUT={value!r} is not a number of seconds greater than 0\n"
+        f"floe: error: FLOE_PLUGIN_IMPORT_TIMEOUT={value!r} is not a number of seconds greater than 0 "
+        "and at most 604800 (7 days)\n"
     )
 
 
@@ -612,14 +613,15 @@ def test_a_hook_that_is_slow_but_in_time_is_waited_for(site: Site, project: Path
     assert (project / "target" / "floe" / "profiles.yml").read_text().count("type: duckdb") == 2
 
 
-@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "1e300", "1e10"])
 def test_a_hook_timeout_that_is_not_a_positive_number_is_one_line_exit_2(
     site: Site, project: Path, value: str
 ) -> None:
     process = site.floe("compile", "floe.yaml", cwd=project, env={"FLOE_HOOK_TIMEOUT": value})
     assert process.returncode == 2
     assert process.stderr == (
-        f"floe: error: FLOE_HOOK_TIMEOUT={value!r} is not a number of seconds greater than 0\n"
+        f"floe: error: FLOE_HOOK_TIMEOUT={value!r} is not a number of seconds greater than 0 "
+        "and at most 604800 (7 days)\n"
     )
 
 

@@ -83,6 +83,13 @@ def compile_with(root: Path, manifest: dict[str, Any], transforms: list[dict[str
     return compile_product(load_product(root / "floe.yaml", manager=manager), manager=manager)
 
 
+def one_line(value: str) -> bool:
+    """DuckDB settings hold one line of text (issue 16): a control character there is refused."""
+    import re
+
+    return re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", value) is None
+
+
 def duckdb_compute(value: str) -> dict[str, Any]:
     return {
         "name": "warehouse",
@@ -90,7 +97,7 @@ def duckdb_compute(value: str) -> dict[str, Any]:
         "config": {
             "path": f"build/{value}.duckdb" if "\x00" not in value else "w.duckdb",
             "schema": value,
-            "settings": {"custom_user_agent": value},
+            "settings": {"custom_user_agent": value if one_line(value) else "one line"},
             "attach": [{"path": value, "alias": "other"}],
         },
     }
@@ -111,10 +118,11 @@ def test_hostile_config_values_round_trip_through_profiles_yml(tmp_path: Path, v
     output = profiles["analytics"]["outputs"]["warehouse"]
     assert output["path"] == dbt_literal(f"build/{value}.duckdb")
     assert output["schema"] == dbt_literal(value)
-    assert output["settings"]["custom_user_agent"] == dbt_literal(value)
+    setting = value if one_line(value) else "one line"
+    assert output["settings"]["custom_user_agent"] == dbt_literal(setting)
     assert output["attach"] == [{"path": dbt_literal(value), "alias": "other"}]
     profile = compiled.compute("warehouse").profile
-    assert (profile["schema"], profile["settings"]["custom_user_agent"]) == (value, value)
+    assert (profile["schema"], profile["settings"]["custom_user_agent"]) == (value, setting)
     artifact = json.loads(compiled.artifacts_json())
     assert artifact["computes"]["warehouse"]["config"]["schema"] == value
 
@@ -127,8 +135,8 @@ def duckdb_compute_everywhere(value: str) -> dict[str, Any]:
         "config": {
             "path": f"build/{value}.duckdb",
             "schema": value,
-            "settings": {"custom_user_agent": value, "timezone": value},
-            "config_options": {"custom_option": value},
+            "settings": {"custom_user_agent": value, "timezone": value} if one_line(value) else {},
+            "config_options": {"custom_option": value} if one_line(value) else {},
             "extension_directory": value,
             "external_root": value,
             "module_paths": [value],
@@ -187,14 +195,15 @@ def test_dbt_renders_hostile_values_back_to_exactly_the_manifest_value(tmp_path:
     output = render_with_dbt(tmp_path / "dbt", "analytics", "warehouse")
     assert output["path"] == f"build/{value}.duckdb"
     assert output["schema"] == value
+    settings = {"custom_user_agent": value, "timezone": value} if one_line(value) else {}
     assert output["settings"] == {
-        "custom_user_agent": value,
-        "timezone": value,
+        **settings,
         "memory_limit": "384MiB",
         "threads": 1,
         "motherduck_token": "token-value",
     }
-    assert output["config_options"] == {"custom_option": value, "extension_directory": value}
+    options = {"custom_option": value} if one_line(value) else {}
+    assert output["config_options"] == {**options, "extension_directory": value}
     assert output["external_root"] == value
     assert output["module_paths"] == [value]
     assert output["attach"] == [{"path": value, "alias": "other", "options": {"block_size": value}}]

@@ -163,7 +163,7 @@ class TestThreeLevelChain:
     def test_an_error_in_an_ancestor_names_the_ancestor(self, chain: Project, pm: PluginManager) -> None:
         chain.write("enterprise/manifest.yaml", ENTERPRISE.replace("threads: 4", "threads: 0"))
         assert error(lambda: load_manifest("product/manifest.yaml", manager=pm)) == (
-            "enterprise/manifest.yaml: compute.approved[1].threads: must be greater than 0, got 0"
+            "enterprise/manifest.yaml: compute.approved[1].threads: must be from 1 to 1024, got 0"
         )
 
     def test_cycles_name_the_chain(self, project: Project, pm: PluginManager) -> None:

@@ -182,7 +182,7 @@ def test_arbitrary_compute_with_typed_config_raises_nothing_but_config_error(dat
         ),
         (
             {"name": "pg", "type": "postgres", "threads": 0},
-            "compute.approved[1].threads: must be greater than 0, got 0",
+            "compute.approved[1].threads: must be from 1 to 1024, got 0",
         ),
         ({"type": "postgres"}, "compute.approved[1].name: required field is missing"),
         ({"name": "Pg", "type": "postgres"}, "compute.approved[1].name: 'Pg' is not a valid name"),

@@ -165,7 +165,9 @@ _ident = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True).filter(
         name not in RESERVED and name not in CREDENTIAL_KEYS and name not in ("memory_limit", "threads")
     )
 )
-_scalar = st.one_of(st.booleans(), st.integers(-(2**31), 2**31), st.text(max_size=20))
+# one-line text: a setting value with a control character is refused (issue 16)
+_line = st.text(st.characters(exclude_categories=("Cc", "Zl", "Zp")), max_size=20)
+_scalar = st.one_of(st.booleans(), st.integers(-(2**31), 2**31), _line)
 _configs = st.fixed_dictionaries(
     {
         "path": st.one_of(st.just(":memory:"), st.text(min_size=1, max_size=30).filter(lambda p: p.strip())),
