@@ -331,23 +331,18 @@ def test_template_goes_with_argo_only(project: K8sProject, capsys: pytest.Captur
     assert not Path("target").exists()
 
 
-def test_a_revisited_compute_gets_a_task_per_visit(project: K8sProject) -> None:
+def test_two_transforms_of_one_compute_are_one_task(project: K8sProject) -> None:
+    """The plan has one step per compute, so a compute named twice is one task, never two."""
     transforms = (*THREE_TRANSFORMS, {"name": "exports", "path": "models/exports", "compute": "raw"})
     project.write(three_steps(), transforms)
     compiled = project.compile()
     workflow = _workflow(kubernetes_objects(compiled, output="workflow"))
-    assert _dag(workflow) == {
-        "raw-step1": (),
-        "audit": ("raw-step1",),
-        "mart": ("audit",),
-        "raw-step4": ("mart",),
-    }
-    needs = with_needs(compiled, {"mart": ["raw"], "raw-step4": ["mart"]})  # the export reads the mart
+    assert _dag(workflow) == {"raw": (), "audit": ("raw",), "mart": ("audit",)}
+    needs = with_needs(compiled, {"mart": ["raw"]})
     assert _dag(_workflow(kubernetes_objects(needs, output="workflow"))) == {
-        "raw-step1": (),
+        "raw": (),
         "audit": (),
-        "mart": ("raw-step1",),
-        "raw-step4": ("mart",),
+        "mart": ("raw",),
     }
     validate_argo(_workflow(kubernetes_objects(needs, output="workflow")))
 
