@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from floe_hooks._markers import hookimpl, hookspec
+from floe_hooks._notes import note
 from floe_hooks._version import FLOE_API_VERSION, __version__
 from floe_hooks.errors import (
     ComputeConnectionError,
@@ -94,6 +95,7 @@ __all__ = [
     "FLOE_API_VERSION",
     "hookimpl",
     "hookspec",
+    "note",
     # models
     "CatalogConfig",
     "ComputeConfig",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from floe_duckdb import DuckDBConfig
 from floe_duckdb._sql import RESERVED
 from floe_duckdb.config import CREDENTIAL_KEYS
+from floe_duckdb.profile import BUILTIN_EXTENSIONS
 from floe_hooks import DbtTemplate, PluginManager, ResourceSpec, secret_bindings, structure, unstructure
 
 from .test_config import FULL
@@ -201,8 +202,40 @@ def test_any_valid_config_round_trips_and_reaches_the_profile(
     assert yaml.safe_load(yaml.safe_dump(profile)) == profile
     assert profile["path"] == data["path"]
     assert profile["settings"] == {**data["settings"], "memory_limit": data["memory_limit"], "threads": 1}
-    assert profile.get("extensions", []) == data["extensions"]
+    assert profile.get("extensions", []) == [e for e in data["extensions"] if e not in BUILTIN_EXTENSIONS]
     assert profile.get("attach", []) == [
         {**a, "read_only": True} if a["read_only"] else {"path": a["path"], "alias": a["alias"]}
         for a in data["attach"]
     ]
+
+
+def test_builtin_extensions_are_left_out_of_the_profile_with_a_note(
+    pm: PluginManager, duckdb_compute: Any
+) -> None:
+    from floe_hooks._notes import collecting
+
+    config = {
+        "extensions": ["json", "httpfs", "parquet", "icu"],
+        "extension_repositories": {"icu": "core_nightly"},
+    }
+    with collecting() as notes:
+        profile = pm.generate_profile(duckdb_compute(config))
+    assert profile["extensions"] == [
+        "httpfs",
+        {"name": "icu", "repo": "core_nightly"},
+    ]  # a repository is a choice
+    assert notes == [
+        "compute 'warehouse': extensions json, parquet are built into DuckDB and always loaded; "
+        "left out of the profile (dbt-duckdb would try to download it)"
+    ]
+
+
+def test_the_builtin_list_matches_the_installed_duckdb() -> None:
+    import duckdb
+
+    with duckdb.connect() as conn:
+        rows = conn.execute(
+            "select extension_name from duckdb_extensions() "
+            "where installed and install_mode = 'STATICALLY_LINKED'"
+        ).fetchall()
+    assert {name for (name,) in rows} >= BUILTIN_EXTENSIONS
