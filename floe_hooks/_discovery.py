@@ -30,13 +30,10 @@ class EntryPoint(NamedTuple):
 
     def load(self) -> object:
         """Import and return the object the entry point names (``module`` or ``module:attr``)."""
-        import importlib
+        import pkgutil
 
-        module_name, _, attr = self.value.partition(":")
-        obj: object = importlib.import_module(module_name.strip())
-        for part in attr.split("[")[0].strip().split(".") if attr else ():
-            obj = getattr(obj, part)
-        return obj
+        # "module:attr [extra]" with optional blanks: pkgutil wants "module:attr"
+        return pkgutil.resolve_name("".join(self.value.split("[")[0].split()))
 
 
 def _normalize(name: str) -> str:

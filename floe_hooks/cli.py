@@ -171,19 +171,24 @@ def run() -> None:
 
     First moves floe's stdout off file descriptor 1 (see the module docstring). Exits
     when the command is done even if a plugin left a non-daemon thread running (the
-    interpreter would otherwise wait for it forever): exit handlers run, output is
-    flushed, and the process ends.
+    interpreter would otherwise wait for it forever): OpenTelemetry SDK providers are
+    flushed, logging is shut down, output is flushed, and the process ends
+    (``os._exit``: other exit handlers do not run).
     """
     _own_stdout()
     status = main()
     import threading
 
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        import atexit
+        # os._exit skips exit handlers: flush what floe writes to through public APIs
         import contextlib
+        import logging
         import os
 
-        atexit._run_exitfuncs()
+        from floe_hooks import telemetry
+
+        telemetry.flush()
+        logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 stream.flush()

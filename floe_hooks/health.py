@@ -25,7 +25,6 @@ and the plugin is not called.
 from __future__ import annotations
 
 import contextvars
-import math
 import queue
 import threading
 import time
@@ -35,7 +34,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from floe_hooks import _log
-from floe_hooks.errors import ConfigError, FloeError, PluginError
+from floe_hooks._rules import positive_seconds
+from floe_hooks._text import error_type as _error_type
+from floe_hooks._text import one_line as _one_line
+from floe_hooks.errors import ConfigError, FloeError
 from floe_hooks.models import ComputeConfig, ConnectionResult, ConnectionStatus
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ def effective_timeout(compute: ComputeConfig, timeout: float | None = None) -> f
 
 
 def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+    if timeout is not None and not positive_seconds(timeout):
         raise ConfigError(f"timeout must be a finite number of seconds > 0, got {timeout!r}", path="timeout")
 
 
@@ -141,13 +143,6 @@ def _clean(result: ConnectionResult, compute: ComputeConfig) -> ConnectionResult
     )
 
 
-def _error_type(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if isinstance(exc, PluginError) and cause is not None:
-        return type(cause).__name__
-    return type(exc).__name__
-
-
 def _run(
     manager: PluginManager,
     slot: _Slot,
@@ -156,7 +151,6 @@ def _run(
 ) -> None:
     """Body of a worker thread: one check, never raising."""
     from floe_hooks import telemetry
-    from floe_hooks.manager import _one_line
 
     compute = slot.compute
     try:

@@ -17,7 +17,9 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (0 < value < float("inf")):  # also false for nan
+    from floe_hooks._rules import positive_seconds
+
+    if not positive_seconds(value):
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
     return value
 

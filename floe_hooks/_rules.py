@@ -1,0 +1,18 @@
+"""Value rules with one definition, shared by the models, the loader, the schema and the CLI."""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["COMPUTE_NAME", "COMPUTE_NAME_PATTERN", "positive_seconds"]
+
+#: A compute name or type: lowercase letters, digits and underscores, starting with a
+#: letter, at most 63 characters (a dbt target, a Kubernetes label value, an identifier).
+COMPUTE_NAME_PATTERN = r"[a-z][a-z0-9_]{0,62}"
+COMPUTE_NAME = re.compile(COMPUTE_NAME_PATTERN)
+
+
+def positive_seconds(value: float) -> bool:
+    """True for a finite number of seconds greater than 0 (false for nan and inf)."""
+    return value > 0 and math.isfinite(value)
