@@ -175,32 +175,29 @@ def test_the_default_manager_discovers_the_duckdb_reference_plugin() -> None:
     assert pm is get_plugin_manager()
 
 
-def test_inline_plugin_from_plain_functions(empty_pm: PluginManager, inline_plugin: Any) -> None:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(name="inline", version="0", floe_api_version="1.0", compute_types=("inline",))
-
-    @hookimpl
-    def generate_profile() -> dict[str, Any]:
-        return {"type": "inline"}
-
-    @hookimpl
-    def validate_connection() -> ConnectionResult:
-        return ConnectionResult(status="healthy", latency_ms=0)
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    plugin = inline_plugin(
-        plugin_metadata=plugin_metadata,
-        generate_profile=generate_profile,
-        validate_connection=validate_connection,
-        resource_requirements=resource_requirements,
+def test_make_plugin_builds_a_module_of_hookimpls(empty_pm: PluginManager) -> None:
+    plugin = make_plugin(
+        "inline",
+        version="0",
+        generate_profile=lambda compute: {"type": "inline", "name": compute.name},
+        validate_connection=ConnectionResult(status="degraded", latency_ms=0),  # a value: returned as is
+        resource_requirements=ResourceSpec.preset("medium"),
     )
     info = empty_pm.register(plugin)
-    assert info.name == "inline"
-    assert empty_pm.generate_profile(ComputeConfig(name="i", type="inline")) == {"type": "inline"}
+    assert (info.name, info.metadata.version, info.hooks) == ("inline", "0", hookspecs_required())
+    compute = ComputeConfig(name="i", type="inline")
+    assert empty_pm.generate_profile(compute) == {"type": "inline", "name": "i"}
+    assert empty_pm.validate_connection(compute).status.value == "degraded"
+    assert empty_pm.resource_requirements(compute) == ResourceSpec.preset("medium")
+    without = make_plugin("partial", resource_requirements=None)
+    with pytest.raises(PluginLoadError, match="missing required hook 'resource_requirements'"):
+        empty_pm.register(without)
+
+
+def hookspecs_required() -> tuple[str, ...]:
+    from floe_hooks import hookspecs
+
+    return tuple(sorted(hookspecs.REQUIRED_HOOKS))
 
 
 def test_an_unhashable_plugin_object_is_refused_at_registration(empty_pm: PluginManager) -> None:

@@ -16,6 +16,7 @@ from floe_duckdb._sql import RESERVED
 from floe_duckdb.config import CREDENTIAL_KEYS
 from floe_duckdb.profile import BUILTIN_EXTENSIONS
 from floe_hooks import DbtTemplate, PluginManager, ResourceSpec, secret_bindings, structure, unstructure
+from floe_hooks._yaml import dump_yaml
 
 from .test_config import FULL
 
@@ -54,7 +55,7 @@ def test_every_config_field_reaches_the_profile(pm: PluginManager, duckdb_comput
         "query_attempts": 2,
         "retryable_exceptions": ["IOException"],
     }
-    assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+    assert yaml.safe_load(dump_yaml(profile)) == profile
 
 
 def test_secrets_become_env_var_templates_named_after_compute_and_field(
@@ -199,7 +200,7 @@ def test_any_valid_config_round_trips_and_reaches_the_profile(
     cfg = structure(data, DuckDBConfig)
     assert structure(unstructure(cfg), DuckDBConfig) == cfg
     profile = pm.generate_profile(duckdb_compute(data))
-    assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+    assert yaml.safe_load(dump_yaml(profile)) == profile
     assert profile["path"] == data["path"]
     assert profile["settings"] == {**data["settings"], "memory_limit": data["memory_limit"], "threads": 1}
     assert profile.get("extensions", []) == [e for e in data["extensions"] if e not in BUILTIN_EXTENSIONS]
