@@ -26,6 +26,7 @@ The contract, with every argument and return value, is :mod:`floe_hooks.hookspec
 Host applications use :class:`PluginManager` / :func:`get_plugin_manager`.
 """
 
+# ruff: noqa: F401  (the names of _COMPATIBLE are imported on purpose, outside __all__)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -90,74 +91,75 @@ if TYPE_CHECKING:
     from floe_hooks.schema import manifest_schema, product_schema
     from floe_hooks.secrets import DbtTemplate
 
+#: The public surface, exactly what README.md's "Public API" lists: what a plugin author
+#: imports, then what a host application calls. Every other name (below, and in the
+#: modules) is an implementation detail that may change.
 __all__ = [
-    "__version__",
-    "FLOE_API_VERSION",
+    # plugin authors
     "hookimpl",
-    "hookspec",
-    "note",
-    # models
-    "CatalogConfig",
+    "FLOE_API_VERSION",
+    "PluginMetadata",
     "ComputeConfig",
     "ConnectionResult",
     "ConnectionStatus",
-    "PluginMetadata",
     "ResourceSpec",
-    "SqlStatement",
     "WorkloadSize",
-    "WORKLOAD_SIZES",
-    # secrets
-    "SecretBinding",
+    "CatalogConfig",
+    "SqlStatement",
     "SecretRef",
     "SecretValue",
     "DbtTemplate",
     "profile_secret",
-    "secret_bindings",
-    # manager
-    "PluginFailure",
-    "PluginInfo",
+    "note",
+    "FloeError",
+    "ConfigError",
+    "PluginError",
+    "PluginContractError",
+    # host applications
+    "__version__",
     "PluginManager",
-    "api_compatible",
+    "PluginInfo",
+    "PluginFailure",
     "get_plugin_manager",
-    "set_plugin_manager",
-    # conversion
-    "structure",
-    "unstructure",
-    # manifests (lazy: yaml, cattrs)
-    "KubernetesSettings",
-    "Manifest",
-    "Product",
-    "Transform",
     "load_manifest",
     "load_product",
     "load_computes",
-    # compile (lazy)
-    "CompiledCompute",
-    "CompiledProject",
-    "RunStep",
+    "Manifest",
+    "Product",
+    "Transform",
     "compile_product",
     "compile_file",
     "write_outputs",
-    # Kubernetes Jobs (lazy)
-    "kubernetes_objects",
+    "CompiledProject",
+    "check_health",
     "render_kubernetes",
     "write_kubernetes",
     "manifest_schema",
     "product_schema",
-    # health checks
-    "check_health",
-    # errors
-    "ComputeConnectionError",
-    "ComputeTimeoutError",
-    "ConfigError",
-    "FloeError",
-    "IncompatibleAPIError",
-    "PluginConflictError",
-    "PluginContractError",
-    "PluginError",
+    "structure",
+    "unstructure",
     "PluginLoadError",
+    "PluginConflictError",
+    "IncompatibleAPIError",
     "UnknownComputeTypeError",
 ]
+
+#: Still importable from here for code written against earlier releases, not documented:
+#: use the public names above (or the module that defines one of these).
+_COMPATIBLE = (
+    "hookspec",
+    "WORKLOAD_SIZES",
+    "SecretBinding",
+    "secret_bindings",
+    "api_compatible",
+    "set_plugin_manager",
+    "KubernetesSettings",
+    "CompiledCompute",
+    "RunStep",
+    "kubernetes_objects",
+    "ComputeConnectionError",
+    "ComputeTimeoutError",
+)
 
 # Names whose modules import heavier libraries (cattrs, yaml...): loaded on first access.
 _LAZY = {
@@ -198,4 +200,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*__all__, *_COMPATIBLE})
