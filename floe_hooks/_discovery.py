@@ -30,10 +30,15 @@ class EntryPoint(NamedTuple):
 
     def load(self) -> object:
         """Import and return the object the entry point names (``module`` or ``module:attr``)."""
-        import pkgutil
+        import importlib
 
         # "module:attr [extra]" with optional blanks: pkgutil wants "module:attr"
-        return pkgutil.resolve_name("".join(self.value.split("[")[0].split()))
+        name = "".join(self.value.split("[")[0].split())
+        if ":" not in name:  # a module, the usual case: what resolve_name would do, without importing pkgutil
+            return importlib.import_module(name)
+        import pkgutil
+
+        return pkgutil.resolve_name(name)
 
 
 def _normalize(name: str) -> str:
