@@ -25,6 +25,13 @@ broken config with an unhealthy :class:`~floe_hooks.ConnectionResult` within its
 timeout, without echoing a secret; ``resource_requirements`` returns valid specs for
 every workload size; and the module imports nothing but the public ``floe_hooks`` API.
 
+For tests of a host application (or of hooks one at a time), :func:`make_plugin` builds
+a plugin module in memory, with working defaults for every required hook::
+
+    from floe_hooks.testing import make_plugin
+
+    pm.register(make_plugin("lake", generate_profile=lambda compute: {"type": "lake"}))
+
 Installing floe-hooks also registers this module as a pytest plugin (entry point
 ``pytest11``), which only adds fixtures, all named ``floe_*`` and none autouse:
 

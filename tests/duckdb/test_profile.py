@@ -240,3 +240,27 @@ def test_the_builtin_list_matches_the_installed_duckdb() -> None:
             "where installed and install_mode = 'STATICALLY_LINKED'"
         ).fetchall()
     assert {name for (name,) in rows} >= BUILTIN_EXTENSIONS
+
+
+def test_floe_compile_leaves_json_out_of_the_profile_and_says_so(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from floe_hooks.cli import main
+
+    (tmp_path / "manifest.yaml").write_text(
+        "version: 1\ncompute:\n  approved:\n"
+        "    - {name: warehouse, type: duckdb, config: {path: w.duckdb, extensions: [json, httpfs]}}\n"
+    )
+    (tmp_path / "floe.yaml").write_text(
+        "name: demo\nplatform: manifest.yaml\ntransforms:\n  - {name: all, path: models}\n"
+    )
+    (tmp_path / "dbt_project.yml").write_text("name: demo\nprofile: demo\nmodel-paths: [models]\n")
+    (tmp_path / "models").mkdir()
+    assert main(["compile", str(tmp_path / "floe.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "note: compute 'warehouse': extension json is built into DuckDB and always loaded; "
+        "left out of the profile (dbt-duckdb would try to download it)\n"
+    ) in out
+    profile = yaml.safe_load((tmp_path / "target" / "floe" / "profiles.yml").read_text())
+    assert profile["demo"]["outputs"]["warehouse"]["extensions"] == ["httpfs"]
