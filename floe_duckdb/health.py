@@ -24,7 +24,7 @@ from typing import Any
 
 from floe_duckdb._sql import quote_literal
 from floe_duckdb.config import DuckDBConfig
-from floe_duckdb.profile import config_of
+from floe_duckdb.profile import BUILTIN_EXTENSIONS, config_of
 from floe_hooks import ComputeConfig, ConnectionResult, ConnectionStatus, SecretValue
 
 __all__ = ["check", "lock_holder"]
@@ -306,8 +306,8 @@ def _builtin_warnings(conn: Any, cfg: DuckDBConfig) -> list[str]:
         folder = os.path.join(cfg.extension_directory, version, platform)
     warnings = []
     for name in cfg.extensions:
-        if name not in builtin or cfg.extension_repositories.get(name):
-            continue
+        if name not in builtin or name in BUILTIN_EXTENSIONS or cfg.extension_repositories.get(name):
+            continue  # the profile leaves BUILTIN_EXTENSIONS out: dbt never installs those
         if folder is not None and os.path.exists(os.path.join(folder, f"{name}.duckdb_extension")):
             continue
         warnings.append(

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from floe_duckdb.config import DuckDBConfig
-from floe_hooks import ComputeConfig, DbtTemplate, ResourceSpec, WorkloadSize, profile_secret
+from floe_hooks import ComputeConfig, DbtTemplate, ResourceSpec, WorkloadSize, note, profile_secret
 
 __all__ = [
+    "BUILTIN_EXTENSIONS",
     "DEFAULT_SIZE",
     "MEMORY_FRACTION",
     "build_profile",
@@ -23,6 +24,11 @@ __all__ = [
     "derived_threads",
     "pod_resources",
 ]
+
+#: Extensions linked into the DuckDB of the Python wheels (``duckdb_extensions()`` lists them
+#: with ``install_mode = 'STATICALLY_LINKED'``): always loaded, yet dbt-duckdb runs ``INSTALL``
+#: for each listed extension, which downloads and fails offline. The profile leaves them out.
+BUILTIN_EXTENSIONS = frozenset({"core_functions", "icu", "json", "parquet"})
 
 #: The workload size of a DuckDB compute whose manifest sets no ``resources``.
 DEFAULT_SIZE: WorkloadSize = "small"
@@ -66,12 +72,20 @@ def build_profile(compute: ComputeConfig) -> dict[str, Any]:
     out["schema"] = cfg.schema
     out["threads"] = compute.threads or 1
 
-    if cfg.extensions:
+    builtin = [n for n in cfg.extensions if n in BUILTIN_EXTENSIONS and n not in cfg.extension_repositories]
+    if builtin:
+        what = f"extension {builtin[0]} is" if len(builtin) == 1 else f"extensions {', '.join(builtin)} are"
+        note(
+            f"compute {compute.name!r}: {what} built into DuckDB and always loaded; "
+            "left out of the profile (dbt-duckdb would try to download it)"
+        )
+    extensions = [name for name in cfg.extensions if name not in builtin]
+    if extensions:
         out["extensions"] = [
             {"name": name, "repo": cfg.extension_repositories[name]}
             if name in cfg.extension_repositories
             else name
-            for name in cfg.extensions
+            for name in extensions
         ]
 
     spec = pod_resources(compute)

@@ -26,11 +26,13 @@ The contract, with every argument and return value, is :mod:`floe_hooks.hookspec
 Host applications use :class:`PluginManager` / :func:`get_plugin_manager`.
 """
 
+# ruff: noqa: F401  (the names of _COMPATIBLE are imported on purpose, outside __all__)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from floe_hooks._markers import hookimpl, hookspec
+from floe_hooks._notes import note
 from floe_hooks._version import FLOE_API_VERSION, __version__
 from floe_hooks.errors import (
     ComputeConnectionError,
@@ -98,83 +100,85 @@ if TYPE_CHECKING:
     from floe_hooks.schema import manifest_schema, product_schema
     from floe_hooks.secrets import DbtTemplate
 
+#: The public surface, exactly what README.md's "Public API" lists: what a plugin author
+#: imports, then what a host application calls. Every other name (below, and in the
+#: modules) is an implementation detail that may change.
 __all__ = [
-    "__version__",
-    "FLOE_API_VERSION",
+    # plugin authors
     "hookimpl",
-    "hookspec",
-    # models
-    "CatalogConfig",
+    "FLOE_API_VERSION",
+    "PluginMetadata",
     "ComputeConfig",
     "ConnectionResult",
     "ConnectionStatus",
-    "PluginMetadata",
     "ResourceSpec",
-    "SqlStatement",
     "WorkloadSize",
-    "WORKLOAD_SIZES",
-    # secrets
+    "CatalogConfig",
+    "SqlStatement",
     "SECRET_METADATA",
-    "SecretBinding",
     "SecretRef",
     "SecretValue",
     "DbtTemplate",
     "profile_secret",
-    "secret_bindings",
-    # manager
-    "PluginFailure",
-    "PluginInfo",
+    "note",
+    "FloeError",
+    "ConfigError",
+    "PluginError",
+    "PluginContractError",
+    # host applications
+    "__version__",
     "PluginManager",
-    "api_compatible",
+    "PluginInfo",
+    "PluginFailure",
     "get_plugin_manager",
-    "set_plugin_manager",
-    # conversion
-    "structure",
-    "unstructure",
-    # manifests (lazy: yaml, cattrs)
-    "KubernetesSettings",
-    "Manifest",
-    "Product",
-    "Transform",
     "load_manifest",
     "load_product",
     "load_computes",
-    # compile (lazy)
-    "CompiledCompute",
-    "CompiledProject",
-    "RunStep",
+    "Manifest",
+    "Product",
+    "Transform",
     "compile_product",
     "compile_file",
     "write_outputs",
+    "CompiledProject",
+    "check_health",
     # floe run (lazy; dbt itself is imported only when a run starts)
     "run_product",
     "RunResult",
     "StepResult",
     "NodeEvent",
-    # Kubernetes Jobs (lazy)
-    "kubernetes_objects",
     "render_kubernetes",
     "write_kubernetes",
     "manifest_schema",
     "product_schema",
-    # health checks
-    "check_health",
+    "structure",
+    "unstructure",
     # the lakehouse catalog (lazy)
     "LakehouseCatalog",
     "catalog_template",
     "edge_problem",
-    # errors
-    "ComputeConnectionError",
-    "ComputeTimeoutError",
-    "ConfigError",
-    "FloeError",
-    "IncompatibleAPIError",
-    "PluginConflictError",
-    "PluginContractError",
-    "PluginError",
     "PluginLoadError",
+    "PluginConflictError",
+    "IncompatibleAPIError",
     "UnknownComputeTypeError",
 ]
+
+#: Still importable from here for code written against earlier releases, not documented:
+#: use the public names above (or the module that defines one of these).
+_COMPATIBLE = (
+    "hookspec",
+    "WORKLOAD_SIZES",
+    "SecretBinding",
+    "secret_bindings",
+    "api_compatible",
+    "set_plugin_manager",
+    "KubernetesSettings",
+    "CompiledCompute",
+    "RunStep",
+    "kubernetes_objects",
+    "ComputeConnectionError",
+    "ComputeTimeoutError",
+)
 
 # Names whose modules import heavier libraries (cattrs, yaml...): loaded on first access.
 _LAZY = {
@@ -222,4 +226,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*__all__, *_COMPATIBLE})

@@ -25,6 +25,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from floe_hooks._text import kind as _type_name
 from floe_hooks.errors import ConfigError
 from floe_hooks.models import ComputeConfig, ResourceSpec, SqlStatement
 from floe_hooks.secrets import MASK, SecretRef
@@ -37,12 +38,6 @@ _config_classes: contextvars.ContextVar[Callable[[str], type | None] | None] = c
 )
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
 
 
 def _strict(kind: type, accepted: tuple[type, ...], label: str) -> None:

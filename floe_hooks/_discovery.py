@@ -32,11 +32,13 @@ class EntryPoint(NamedTuple):
         """Import and return the object the entry point names (``module`` or ``module:attr``)."""
         import importlib
 
-        module_name, _, attr = self.value.partition(":")
-        obj: object = importlib.import_module(module_name.strip())
-        for part in attr.split("[")[0].strip().split(".") if attr else ():
-            obj = getattr(obj, part)
-        return obj
+        # "module:attr [extra]" with optional blanks: pkgutil wants "module:attr"
+        name = "".join(self.value.split("[")[0].split())
+        if ":" not in name:  # a module, the usual case: what resolve_name would do, without importing pkgutil
+            return importlib.import_module(name)
+        import pkgutil
+
+        return pkgutil.resolve_name(name)
 
 
 def _normalize(name: str) -> str:

@@ -24,7 +24,9 @@ from typing import Any
 
 import yaml
 
+from floe_hooks._frozen import FrozenDict
 from floe_hooks.errors import ConfigError
+from floe_hooks.secrets import DbtTemplate
 
 __all__ = [
     "read_yaml",
@@ -53,7 +55,18 @@ MAX_ALIAS_NODES = 1_000_000
 
 # libyaml's parser when PyYAML was built with it (every wheel is): 10-20x faster.
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """floe's own safe dumper: PyYAML's global dumpers are never changed."""
+
+
+def _represent_template(representer: Any, template: DbtTemplate) -> Any:
+    return representer.represent_str(str.__str__(template))  # libyaml's emitter wants an exact str
+
+
+_Dumper.add_representer(DbtTemplate, _represent_template)
+_Dumper.add_representer(FrozenDict, _Dumper.represent_dict)  # a config's read-only mappings
 
 
 def _where(mark: Any) -> str:

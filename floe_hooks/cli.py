@@ -216,8 +216,9 @@ def run() -> None:
     command's status when it is done even if a plugin left a thread running: a
     non-daemon one would keep the interpreter waiting forever, and a daemon one abandoned
     at its timeout (still importing DuckDB, say) can abort the interpreter's shutdown
-    (status 134). So while any other thread is alive, exit handlers run, output is
-    flushed, and the process ends at once with the status.
+    (status 134). So while any other thread is alive, OpenTelemetry SDK providers are
+    flushed, logging is shut down, output is flushed, and the process ends at once with
+    the status (``os._exit``: other exit handlers do not run).
     """
     _own_stdout()
     _guard_os_exit()
@@ -225,11 +226,15 @@ def run() -> None:
     import threading
 
     if any(t.is_alive() for t in threading.enumerate() if t is not threading.main_thread()):
-        import atexit
+        # os._exit skips exit handlers: flush what floe writes to through public APIs
         import contextlib
+        import logging
         import os
 
-        atexit._run_exitfuncs()
+        from floe_hooks import telemetry
+
+        telemetry.flush()
+        logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 stream.flush()

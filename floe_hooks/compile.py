@@ -419,9 +419,9 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
         try:
             profile = _plain(profile, "profile")
         except Exception as exc:  # copying runs plugin code too (a dict subclass's items())
-            from floe_hooks.manager import _one_line
+            from floe_hooks._text import one_line
 
-            detail = str(exc) if isinstance(exc, TypeError) else f"copying it raised {_one_line(exc)}"
+            detail = str(exc) if isinstance(exc, TypeError) else f"copying it raised {one_line(exc)}"
             raise plugin.error(
                 PluginContractError, f"generate_profile for compute {compute.name!r}: {detail}"
             ) from None
@@ -586,7 +586,7 @@ def _artifacts(
                     "name": c.plugin.name,
                     "version": c.plugin.metadata.version,
                     "distribution": c.plugin.distribution,
-                    "distribution_version": c.plugin.version,
+                    "distribution_version": c.plugin.distribution_version,
                 },
                 "dbt_adapter": c.dbt_adapter,
                 "threads": c.compute.threads,

@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from floe_hooks import _log
-from floe_hooks.errors import ConfigError, FloeError, PluginError
+from floe_hooks._text import error_type as _error_type
+from floe_hooks._text import one_line as _one_line
+from floe_hooks.errors import ConfigError, FloeError
 from floe_hooks.models import ComputeConfig, ConnectionResult, ConnectionStatus
 
 if TYPE_CHECKING:
@@ -197,13 +199,6 @@ def _clean(result: ConnectionResult, compute: ComputeConfig) -> ConnectionResult
     )
 
 
-def _error_type(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if isinstance(exc, PluginError) and cause is not None:
-        return type(cause).__name__
-    return type(exc).__name__
-
-
 def _run(
     manager: PluginManager,
     slot: _Slot,
@@ -212,7 +207,6 @@ def _run(
 ) -> None:
     """Body of a worker thread: one check, never raising."""
     from floe_hooks import telemetry
-    from floe_hooks.manager import _one_line
 
     compute = slot.compute
     try:

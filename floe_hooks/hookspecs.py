@@ -111,8 +111,9 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[
 
     Keep it pure and fast: no network, no files. ``floe compile`` does not time this
     hook (or ``resource_requirements``) out; it waits, and an interrupted or killed
-    compile leaves the previous outputs as they were. You get your own copy of the
-    compute: mutating it changes nothing else. What you print goes to stderr.
+    compile leaves the previous outputs as they were. The compute is frozen all the way
+    down (read-only dicts, tuples): build your output in new dicts; writing into the
+    config raises ``TypeError``. What you print goes to stderr.
 
     :param compute: the resolved compute. ``compute.config`` is an instance of your
         ``config_class`` (or ``None`` when you declared none); ``compute.threads`` and

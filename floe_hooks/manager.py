@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import copy
 import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -43,6 +41,8 @@ import pluggy
 from floe_hooks import hookspecs
 from floe_hooks._discovery import GROUP, EntryPoint, scan
 from floe_hooks._markers import PROJECT
+from floe_hooks._text import PluginRaised as _PluginRaised
+from floe_hooks._text import one_line as _one_line
 from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.errors import (
     ConfigError,
@@ -108,6 +108,10 @@ def api_compatible(plugin_api: str, framework_api: str = FLOE_API_VERSION) -> bo
     return p_major == f_major and p_minor <= f_minor
 
 
+#: ``plugin_metadata`` not asked yet (a plugin may return None: that is an answer)
+_UNCALLED: Any = object()
+
+
 _E = TypeVar("_E", bound=PluginError)
 _T = TypeVar("_T")
 
@@ -119,7 +123,8 @@ class PluginInfo:
     :ivar name: registration name (the entry point name, or the name given to ``register``).
     :ivar metadata: what its ``plugin_metadata`` hook returned.
     :ivar distribution: the distribution that provides it (None when registered by hand).
-    :ivar version: that distribution's version.
+    :ivar distribution_version: that distribution's version (the plugin's own version is
+        ``metadata.version``).
     :ivar hooks: the hooks it implements.
     :ivar plugin: the registered object (a module, usually).
     """
@@ -127,17 +132,29 @@ class PluginInfo:
     name: str
     metadata: PluginMetadata
     distribution: str | None
-    version: str | None
+    distribution_version: str | None
     hooks: tuple[str, ...]
     plugin: object = attrs.field(eq=False, repr=False)
 
+    @property
+    def version(self) -> str | None:
+        """Deprecated alias of :attr:`distribution_version`."""
+        import warnings
+
+        warnings.warn(
+            "PluginInfo.version is deprecated; use distribution_version", DeprecationWarning, stacklevel=2
+        )
+        return self.distribution_version
+
     def error(self, kind: type[_E], message: str) -> _E:
         """A ``kind`` error about this plugin, naming it, its distribution and version."""
-        return kind(message, plugin=self.name, distribution=self.distribution, version=self.version)
+        return kind(
+            message, plugin=self.name, distribution=self.distribution, version=self.distribution_version
+        )
 
     def describe(self) -> str:
         """``name (from dist version)`` for messages."""
-        dist = f" (from {self.distribution} {self.version or '?'})" if self.distribution else ""
+        dist = f" (from {self.distribution} {self.distribution_version or '?'})" if self.distribution else ""
         return f"{self.name!r}{dist}"
 
 
@@ -302,8 +319,13 @@ class PluginManager:
         if self._strict:
             raise exc
 
-    def _add(self, obj: object, name: str, dist: str | None, version: str | None) -> PluginInfo:
-        """Register and validate one plugin; on failure leave nothing registered."""
+    def _add(
+        self, obj: object, name: str, dist: str | None, version: str | None, metadata: object = _UNCALLED
+    ) -> PluginInfo:
+        """Register and validate one plugin; on failure leave nothing registered.
+
+        ``metadata`` is what its ``plugin_metadata`` returned, when the caller already asked.
+        """
         try:
             hash(obj)
         except TypeError:  # pluggy keeps plugins in sets: fail here, not at the first hook call
@@ -318,7 +340,7 @@ class PluginManager:
         except ValueError as exc:  # already registered, under this or another name
             raise PluginLoadError(_one_line(exc)) from None
         try:
-            info = self._validate(obj, name, dist, version)
+            info = self._validate(obj, name, dist, version, metadata)
         except BaseException:
             self._pm.unregister(obj)
             raise
@@ -338,7 +360,7 @@ class PluginManager:
                 self._failures[claimant.name] = PluginFailure(
                     claimant.name,
                     claimant.distribution,
-                    claimant.version,
+                    claimant.distribution_version,
                     error.message,
                     type(error).__name__,
                 )
@@ -346,7 +368,9 @@ class PluginManager:
                 raise error
         return info
 
-    def _validate(self, obj: object, name: str, dist: str | None, version: str | None) -> PluginInfo:
+    def _validate(
+        self, obj: object, name: str, dist: str | None, version: str | None, metadata: object
+    ) -> PluginInfo:
         hooks = sorted(caller.name for caller in self._pm.get_hookcallers(obj) or ())
         unknown = [hook for hook in hooks if hook not in _SPEC_NAMES]
         if unknown:
@@ -356,15 +380,9 @@ class PluginManager:
         missing = [hook for hook in hookspecs.REQUIRED_HOOKS if hook not in hooks]
         if missing:
             raise PluginLoadError(f"missing required hook {', '.join(map(repr, missing))}")
-        impl = next(i for i in self._pm.hook.plugin_metadata.get_hookimpls() if i.plugin is obj)
-        try:
-            metadata = _bounded(impl.function, self._import_timeout, f"floe-metadata-{name}")
-        except _TimedOut:
-            raise PluginLoadError(
-                f"plugin_metadata did not return within {self._import_timeout:g} s"
-            ) from None
-        except (Exception, SystemExit) as exc:
-            raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
+        if metadata is _UNCALLED:
+            impl = next(i for i in self._pm.hook.plugin_metadata.get_hookimpls() if i.plugin is obj)
+            metadata = _call_metadata(impl.function, self._import_timeout, name)
         if not isinstance(metadata, PluginMetadata):
             raise PluginLoadError(
                 f"plugin_metadata returned {type(metadata).__name__}, expected floe_hooks.PluginMetadata"
@@ -387,11 +405,20 @@ class PluginManager:
         :raises PluginConflictError: when it claims a compute type already served.
         """
         with self._lock:
+            function = getattr(plugin, "plugin_metadata", None)
+            metadata: object = _UNCALLED
+            if callable(function):  # asked once, bounded; _add checks the answer
+                try:
+                    metadata = _call_metadata(function, self._import_timeout, name or _plain_name(plugin))
+                except PluginLoadError as exc:
+                    exc.plugin = name
+                    raise
             if name is None:
-                name = _metadata_name(plugin)
+                name = metadata.name if isinstance(metadata, PluginMetadata) else _plain_name(plugin)
             if self._pm.is_blocked(name):
                 raise PluginLoadError("is blocked by the host application", plugin=name)
-            for compute_type in _declared_types(plugin):
+            declared = metadata.compute_types if isinstance(metadata, PluginMetadata) else ()
+            for compute_type in declared:
                 if compute_type in self._owners or compute_type in self._conflicts:
                     holder = self._owners.get(compute_type) or self._conflicts[compute_type][0]
                     raise PluginConflictError(
@@ -399,7 +426,7 @@ class PluginManager:
                         plugin=name,
                     )
             try:
-                return self._add(plugin, name, None, None)
+                return self._add(plugin, name, None, None, metadata)
             except PluginLoadError as exc:
                 exc.plugin = exc.plugin or name
                 raise
@@ -600,7 +627,6 @@ class PluginManager:
 
             for value in kwargs["secrets"].values():
                 remember(value)  # whatever the plugin echoes of it is masked from here on
-        kwargs["compute"] = _isolated(compute)
         watched = hook not in _SELF_TIMED_HOOKS
         ident = threading.get_ident()
         with telemetry.hook_call(hook, compute, owner) as call:
@@ -640,110 +666,6 @@ class PluginManager:
         )
 
 
-def _isolated(compute: ComputeConfig) -> ComputeConfig:
-    """The compute as one hook call sees it: what the plugin mutates stays in this copy.
-
-    ``ComputeConfig`` is frozen, but the dicts in it (an untyped ``config``, mappings in a
-    typed one, ``credentials``) are not, and YAML aliases can share them between computes.
-    Only those containers are copied, along the path that leads to them; the plan of what
-    to copy is worked out once per compute, so a call costs a few dict copies.
-    """
-    plan = _copy_plans.get(id(compute))
-    if plan is None:
-        plan = _copy_plan(compute.config) or _no_copy
-        with contextlib.suppress(TypeError):  # not weakly referenceable: plan again next call
-            weakref.finalize(compute, _copy_plans.pop, id(compute), None)
-            _copy_plans[id(compute)] = plan
-    twin: ComputeConfig = _shallow_copy(compute)
-    object.__setattr__(twin, "credentials", dict(compute.credentials))
-    if plan is not _no_copy:
-        with contextlib.suppress(Exception):  # an uncopyable config is handed over as it is
-            object.__setattr__(twin, "config", plan(compute.config))
-    return twin
-
-
-def _no_copy(value: Any) -> Any:
-    return value
-
-
-_copy_plans: dict[int, Callable[[Any], Any]] = {}
-_copiers: dict[type, Callable[[Any], Any]] = {}
-
-
-def _shallow_copy(obj: Any) -> Any:
-    """``copy.copy(obj)``, about 3x faster for the slotted attrs classes models are."""
-    cls = type(obj)
-    copier = _copiers.get(cls)
-    if copier is None:
-        copier = _copiers[cls] = _copier(cls)
-    return copier(obj)
-
-
-def _copier(cls: type) -> Callable[[Any], Any]:
-    """A function copying ``cls`` instances slot by slot (``copy.copy`` unless slotted attrs).
-
-    ``copy.copy`` goes through ``__reduce_ex__`` and a state dict; for a slotted attrs
-    class this reads and writes each slot through its descriptor instead, in one
-    generated function (what attrs itself does for ``__init__``), with no ``__init__``,
-    validators or converters run: the copy equals the original.
-    """
-    if not attrs.has(cls) or "__slots__" not in cls.__dict__ or getattr(cls, "__copy__", None):
-        return copy.copy
-    descriptors: list[Any] = [cls.__dict__.get(field.name) for field in attrs.fields(cls)]
-    if not all(hasattr(d, "__set__") and hasattr(d, "__get__") for d in descriptors):
-        return copy.copy
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    lines = ["def copy_slots(obj):", "    twin = new(cls)"]
-    for index, descriptor in enumerate(descriptors):
-        namespace[f"get{index}"], namespace[f"set{index}"] = descriptor.__get__, descriptor.__set__
-        lines.append(f"    set{index}(twin, get{index}(obj))")
-    lines.append("    return twin")
-    exec("\n".join(lines), namespace)  # generated from indices only, like attrs does
-    return namespace["copy_slots"]  # type: ignore[no-any-return]
-
-
-_ATOMS = (str, int, float, bool, type(None), bytes, type)
-
-
-def _fresh(value: Any) -> Any:
-    """A copy of the containers in ``value``; immutable leaves are shared."""
-    if isinstance(value, _ATOMS):
-        return value
-    if type(value) is dict:
-        return {key: _fresh(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_fresh(item) for item in value]
-    return copy.deepcopy(value)
-
-
-def _copy_plan(value: Any) -> Callable[[Any], Any] | None:
-    """A function copying what is mutable inside ``value``, or None when nothing is."""
-    if isinstance(value, _ATOMS):
-        return None
-    if isinstance(value, tuple):
-        items = [_copy_plan(item) for item in value]
-        if not any(items):
-            return None
-        return lambda t: tuple(f(v) if f else v for f, v in zip(items, t, strict=True))
-    if attrs.has(type(value)):
-        fields = [
-            (field.name, plan)
-            for field in attrs.fields(type(value))
-            if (plan := _copy_plan(getattr(value, field.name))) is not None
-        ]
-        if not fields:
-            return None
-
-        def copy_fields(obj: Any) -> Any:
-            twin = _shallow_copy(obj)
-            for name, plan in fields:
-                object.__setattr__(twin, name, plan(getattr(obj, name)))
-            return twin
-
-        return copy_fields
-    return _fresh
-
-
 _in_plugin: contextvars.ContextVar[bool] = contextvars.ContextVar("floe_in_plugin", default=False)
 
 
@@ -780,6 +702,19 @@ def _plugin_code() -> Iterator[None]:
         yield
     finally:
         _in_plugin.reset(token)
+
+
+def _call_metadata(function: Callable[[], object], timeout: float, name: str) -> object:
+    """What ``plugin_metadata`` returns, asked once in a bounded thread (see :func:`_bounded`).
+
+    :raises PluginLoadError: it raised, or did not return within ``timeout`` seconds.
+    """
+    try:
+        return _bounded(function, timeout, f"floe-metadata-{name}")
+    except _TimedOut:
+        raise PluginLoadError(f"plugin_metadata did not return within {timeout:g} s") from None
+    except (Exception, SystemExit) as exc:
+        raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
 
 
 class _TimedOut(Exception):
@@ -823,34 +758,6 @@ def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
     raise value
 
 
-class _PluginRaised(Exception):
-    """A ``BaseException`` that is not an ``Exception``, raised by plugin code in a worker thread."""
-
-    def __init__(self, original: BaseException) -> None:
-        super().__init__(original)
-        self.original = original
-
-
-def _one_line(exc: BaseException) -> str:
-    """The first line of ``exc``'s message, at most 500 characters, secrets masked.
-
-    Masked before it is cut: a secret crossing the line end or the length limit would
-    otherwise leak the part before the cut.
-    """
-    from floe_hooks._redact import redact
-
-    if isinstance(exc, _PluginRaised):
-        exc = exc.original
-    try:
-        text = redact(str(exc)).strip().splitlines()
-    except Exception:  # a plugin's exception whose __str__ itself fails
-        text = ["(its message cannot be shown)"]
-    first = text[0] if text else ""
-    if isinstance(exc, FloeError):
-        return first[:500]
-    return f"{type(exc).__name__}: {first}"[:500] if first else type(exc).__name__
-
-
 def _entry_point_conflict(ep: EntryPoint, found: list[EntryPoint]) -> PluginConflictError | None:
     """Two distributions declaring the same entry point name: neither may silently win.
 
@@ -879,29 +786,8 @@ def _conflict_message(compute_type: str, claimants: list[PluginInfo]) -> str:
     return f"compute type {compute_type!r} is claimed by {who}; uninstall or block all but one"
 
 
-def _metadata_function(plugin: object) -> Callable[[], Any] | None:
-    function = getattr(plugin, "plugin_metadata", None)
-    return function if callable(function) else None
-
-
-def _metadata_name(plugin: object) -> str:
-    function = _metadata_function(plugin)
-    try:
-        metadata = function() if function is not None else None
-    except Exception as exc:
-        raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
-    if isinstance(metadata, PluginMetadata):
-        return metadata.name
+def _plain_name(plugin: object) -> str:
     return getattr(plugin, "__name__", None) or type(plugin).__name__
-
-
-def _declared_types(plugin: object) -> tuple[str, ...]:
-    function = _metadata_function(plugin)
-    try:
-        metadata = function() if function is not None else None
-    except Exception:
-        return ()  # _add reports it
-    return metadata.compute_types if isinstance(metadata, PluginMetadata) else ()
 
 
 _default: PluginManager | None = None

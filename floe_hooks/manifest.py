@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from floe_hooks._rules import COMPUTE_NAME as _NAME
+from floe_hooks._text import kind as _kind
 from floe_hooks.errors import ConfigError, PluginConflictError, UnknownComputeTypeError
 from floe_hooks.models import ComputeConfig
 
@@ -64,7 +66,6 @@ SUPPORTED_VERSIONS = (1,)
 #: What an environment overlay may change in a compute.
 OVERLAY_KEYS = ("config", "credentials", "resources", "threads", "timeout_seconds")
 
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _TRANSFORM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _PROFILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -810,12 +811,6 @@ def _check_version(version: int, display: str) -> None:
             file=display,
             path="version",
         )
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
 
 
 def _manager(manager: PluginManager | None) -> PluginManager:

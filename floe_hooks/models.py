@@ -15,6 +15,8 @@ from typing import Any, Literal, Union
 
 import attrs
 
+from floe_hooks._frozen import FrozenDict, freeze
+from floe_hooks._rules import COMPUTE_NAME as _NAME
 from floe_hooks.errors import ConfigError
 from floe_hooks.secrets import MASK, SecretRef
 
@@ -33,7 +35,6 @@ __all__ = [
 WorkloadSize = Literal["small", "medium", "large"]
 WORKLOAD_SIZES: tuple[WorkloadSize, ...] = ("small", "medium", "large")
 
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _API_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 
@@ -44,11 +45,6 @@ def _check_name(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
             "underscores, starting with a letter (at most 63 characters)",
             path=attribute.name,
         )
-
-
-def _positive(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise ConfigError(f"must be greater than 0, got {value!r}", path=attribute.name)
 
 
 def _threads(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
@@ -207,7 +203,7 @@ class ResourceSpec:
 
 
 def _credentials(value: Mapping[str, SecretRef]) -> Mapping[str, SecretRef]:
-    return dict(value)
+    return FrozenDict(value)
 
 
 @attrs.frozen
@@ -218,8 +214,10 @@ class ComputeConfig:
     :ivar type: the compute type; selects the plugin that serves it.
     :ivar threads: dbt threads, if the manifest sets them.
     :ivar timeout_seconds: query and health-check timeout, if the manifest sets one.
-    :ivar config: the plugin's typed config (an instance of its ``config_class``), or None.
-    :ivar credentials: secret references by field name; never values.
+    :ivar config: the plugin's typed config (an instance of its ``config_class``), an
+        untyped mapping, or None. Frozen all the way down: its mappings are read-only dicts,
+        its lists tuples, so every hook call can share it without a copy.
+    :ivar credentials: secret references by field name (a read-only ``dict``); never values.
     :ivar resources: a preset name, an explicit :class:`ResourceSpec`, or None for the plugin's default.
     """
 
@@ -227,7 +225,7 @@ class ComputeConfig:
     type: str = attrs.field(validator=_check_name)
     threads: int | None = attrs.field(default=None, validator=_threads)
     timeout_seconds: float | None = attrs.field(default=None, validator=_duration)
-    config: Any = None
+    config: Any = attrs.field(default=None, converter=freeze)
     credentials: Mapping[str, SecretRef] = attrs.field(factory=dict, converter=_credentials)
     resources: Union[ResourceSpec, WorkloadSize, None] = attrs.field(default=None)
 
@@ -317,12 +315,12 @@ class PluginMetadata:
         value = self.config_class
         if not isinstance(value, str):
             return value
-        import importlib
+        import pkgutil
 
-        module, _, qualname = value.partition(":")
-        found: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            found = getattr(found, part, None)
+        try:
+            found = pkgutil.resolve_name(value)
+        except AttributeError:
+            found = None  # the module imported but has no such class
         if not (isinstance(found, type) and attrs.has(found)):
             raise TypeError(f"{value!r} does not name an attrs class")
         return found

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from floe_hooks._rules import COMPUTE_NAME_PATTERN
 from floe_hooks.models import WORKLOAD_SIZES, ComputeConfig, ResourceSpec
 from floe_hooks.secrets import SecretRef
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["manifest_schema", "product_schema", "attrs_schema"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_NAME_PATTERN = "^[a-z][a-z0-9_]{0,62}$"
+_NAME_PATTERN = f"^{COMPUTE_NAME_PATTERN}$"  # the loader's own rule: they cannot drift
 _IVAR = re.compile(r":ivar (\w+):(.*?)(?=\n\s*:\w|\n\s*\n|\Z)", re.DOTALL)
 
 

@@ -16,14 +16,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
 from floe_hooks.errors import ConfigError
-
-if TYPE_CHECKING:
-    from floe_hooks.models import ComputeConfig
 
 __all__ = [
     "SecretRef",
@@ -124,10 +121,11 @@ class DbtTemplate(str):
     the injection this type exists to prevent). ``str`` operations return plain ``str``:
     ``DbtTemplate(a) + b`` is a literal again, so build the whole text, then wrap it.
 
-    It is a ``str`` (it compares, hashes and serialises to JSON as its text), survives
-    ``copy``, ``deepcopy`` and ``pickle`` as a ``DbtTemplate``, and the first one made
-    teaches PyYAML's dumpers to write it as a plain string (``yaml.safe_dump`` refuses
-    ``str`` subclasses otherwise).
+    It is a ``str`` (it compares, hashes and serialises to JSON as its text) and survives
+    ``copy``, ``deepcopy`` and ``pickle`` as a ``DbtTemplate``. floe's own YAML dumper
+    (the one ``floe compile`` writes profiles.yml with) writes it as a plain string;
+    PyYAML's global dumpers are left alone, so ``yaml.safe_dump`` refuses it as it refuses
+    any ``str`` subclass (dump ``str(template)`` there).
     """
 
     __slots__ = ()
@@ -136,36 +134,21 @@ class DbtTemplate(str):
         """Mark ``template`` (text your plugin wrote) for dbt to render."""
         if not isinstance(template, str):
             raise TypeError(f"a DbtTemplate is made from a str, not {type(template).__name__}")
-        if not _yaml_taught:
-            _teach_yaml()
         return super().__new__(cls, template)
 
     def __repr__(self) -> str:
         return f"DbtTemplate({str.__repr__(self)})"
 
 
-_yaml_taught = False
+class _Compute(Protocol):
+    """What secrets are looked up in: a :class:`floe_hooks.ComputeConfig` (the models import this module)."""
 
-
-def _represent_template(representer: Any, template: DbtTemplate) -> Any:
-    return representer.represent_str(str.__str__(template))  # libyaml's emitter wants an exact str
-
-
-def _teach_yaml() -> None:
-    """Let every PyYAML dumper write a :class:`DbtTemplate` as the plain string it is."""
-    global _yaml_taught
-    import yaml
-
-    dumpers = [
-        yaml.SafeDumper,
-        yaml.Dumper,
-        getattr(yaml, "CSafeDumper", None),
-        getattr(yaml, "CDumper", None),
-    ]
-    for dumper in (yaml.representer.SafeRepresenter, yaml.representer.Representer, *dumpers):
-        if dumper is not None:
-            dumper.add_representer(DbtTemplate, _represent_template)
-    _yaml_taught = True
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> Any: ...
+    @property
+    def credentials(self) -> Mapping[str, SecretRef]: ...
 
 
 class SecretValue:
@@ -237,7 +220,7 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, SecretRef]]:
             yield from _walk(item, f"{path}[{index}]")
 
 
-def secret_bindings(compute: ComputeConfig) -> tuple[SecretBinding, ...]:
+def secret_bindings(compute: _Compute) -> tuple[SecretBinding, ...]:
     """Every secret reference of a compute, in its credentials and its typed config.
 
     Credentials keep their bare name as path (``password``); references inside the
@@ -248,7 +231,7 @@ def secret_bindings(compute: ComputeConfig) -> tuple[SecretBinding, ...]:
     return tuple(SecretBinding(path, secret_variable(compute.name, path), ref) for path, ref in found)
 
 
-def profile_secret(compute: ComputeConfig, path: str) -> DbtTemplate:
+def profile_secret(compute: _Compute, path: str) -> DbtTemplate:
     """The ``profiles.yml`` value for the secret at ``path``: an ``env_var()`` template.
 
     Plugins call this in ``generate_profile`` instead of writing any secret value::
@@ -267,7 +250,7 @@ def profile_secret(compute: ComputeConfig, path: str) -> DbtTemplate:
 
 
 def resolve_secrets(
-    compute: ComputeConfig, environ: Mapping[str, str] | None = None
+    compute: _Compute, environ: Mapping[str, str] | None = None
 ) -> tuple[dict[str, SecretValue], list[str]]:
     """Resolve a compute's secret references from the environment, at check time.
 

@@ -35,21 +35,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from floe_hooks import _log
+from floe_hooks._text import error_type as _error_type
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from floe_hooks.manager import PluginInfo
-    from floe_hooks.models import ComputeConfig
+    from floe_hooks.models import ComputeConfig, PluginMetadata
 
 __all__ = [
     "hook_call",
     "record_validation",
     "capture",
     "active",
+    "flush",
     "HookCall",
     "TIMEOUT_ERROR",
     "CONNECTION_ERROR",
@@ -60,6 +61,20 @@ TIMEOUT_ERROR = "ComputeTimeoutError"
 #: ``error.type`` of a check whose plugin answered ``unhealthy`` itself.
 CONNECTION_ERROR = "ComputeConnectionError"
 _CONTRACT_ERROR = "PluginContractError"
+
+
+class _Plugin(Protocol):
+    """What a span says of the plugin it calls (a :class:`floe_hooks.PluginInfo`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def distribution(self) -> str | None: ...
+    @property
+    def distribution_version(self) -> str | None: ...
+    @property
+    def metadata(self) -> PluginMetadata: ...
+
 
 _UNKNOWN = object()
 _named_by_env: dict[str, bool] = {}
@@ -155,14 +170,20 @@ def active() -> bool:
     return _tracer() is not None or _instruments() is not None
 
 
-def _error_type(exc: BaseException) -> str:
-    """The class name worth reporting: the plugin's own error, not the framework's wrapper."""
-    from floe_hooks.errors import PluginError, PluginLoadError
+def flush(timeout_millis: int = 5000) -> None:
+    """Hand over what the installed SDK providers still hold (``force_flush``), if any.
 
-    cause = exc.__cause__
-    if isinstance(exc, PluginError) and not isinstance(exc, PluginLoadError) and cause is not None:
-        return type(cause).__name__
-    return type(exc).__name__
+    For a process that must end without running its exit handlers (``os._exit``):
+    nothing is imported, and a provider without ``force_flush`` is skipped.
+    """
+    active = [key for key, found in (("tracer", _tracer()), ("meter", _instruments())) if found is not None]
+    for provider in (_cache[key][0] for key in active):
+        force_flush = getattr(provider, "force_flush", None)
+        if callable(force_flush):
+            try:
+                force_flush(timeout_millis)
+            except Exception as exc:  # the exporter's problem must not change floe's exit status
+                _log.warning("telemetry_flush_failed", error_type=type(exc).__name__)
 
 
 def _attributes(values: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +256,7 @@ class HookCall:
     )
 
     def __init__(
-        self, hook: str, compute: ComputeConfig, plugin: PluginInfo, tracer: Any, instruments: Any
+        self, hook: str, compute: ComputeConfig, plugin: _Plugin, tracer: Any, instruments: Any
     ) -> None:
         self._hook = hook
         self._compute = compute
@@ -262,7 +283,8 @@ class HookCall:
                         "floe.compute.type": self._compute.type,
                         "floe.plugin.name": self._plugin.name,
                         "floe.plugin.distribution": self._plugin.distribution or "",
-                        "floe.plugin.version": self._plugin.version or self._plugin.metadata.version,
+                        "floe.plugin.version": self._plugin.distribution_version
+                        or self._plugin.metadata.version,
                     }
                 ),
                 record_exception=False,
@@ -360,7 +382,7 @@ class HookCall:
             instruments.profile_duration.record(duration_ms, attributes)
 
 
-def hook_call(hook: str, compute: ComputeConfig, plugin: PluginInfo) -> HookCall | _NullCall:
+def hook_call(hook: str, compute: ComputeConfig, plugin: _Plugin) -> HookCall | _NullCall:
     """Context manager around one hook call: a span and metrics, when OpenTelemetry is configured.
 
     The manager calls ``.returned(result)`` inside the block; an exception leaving the

@@ -25,6 +25,13 @@ broken config with an unhealthy :class:`~floe_hooks.ConnectionResult` within its
 timeout, without echoing a secret; ``resource_requirements`` returns valid specs for
 every workload size; and the module imports nothing but the public ``floe_hooks`` API.
 
+For tests of a host application (or of hooks one at a time), :func:`make_plugin` builds
+a plugin module in memory, with working defaults for every required hook::
+
+    from floe_hooks.testing import make_plugin
+
+    pm.register(make_plugin("lake", generate_profile=lambda compute: {"type": "lake"}))
+
 Installing floe-hooks also registers this module as a pytest plugin (entry point
 ``pytest11``), which only adds fixtures, all named ``floe_*`` and none autouse:
 
@@ -43,12 +50,14 @@ import ast
 import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
 from typing import Any, ClassVar
 
 import attrs
 import pytest
 
 from floe_hooks import hookspecs
+from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.manager import (
     PluginInfo,
     PluginManager,
@@ -69,6 +78,7 @@ from floe_hooks.secrets import SecretValue, secret_bindings
 __all__ = [
     "ComputePluginContract",
     "make_compute",
+    "make_plugin",
     "floe_plugin_manager",
     "floe_no_autoload",
     "floe_register",
@@ -108,6 +118,67 @@ def make_compute(
     if credentials:
         data["credentials"] = {key: dict(ref) for key, ref in credentials.items()}
     return structure_compute(data, manager.config_class)
+
+
+def make_plugin(
+    name: str = "fake",
+    *,
+    types: tuple[str, ...] | None = None,
+    version: str = "1.0",
+    api: str = FLOE_API_VERSION,
+    config_class: type | str | None = None,
+    **hooks: Any,
+) -> ModuleType:
+    """A plugin module made in memory: metadata and working required hooks, for tests.
+
+    Register it with :meth:`PluginManager.register` (or the :func:`floe_register`
+    fixture). Each keyword names a hook and replaces its default: a function taking any
+    of the hook's arguments by name, a plain value the hook returns as it is, or ``None``
+    to leave the hook out (to test what a missing hook does)::
+
+        plugin = make_plugin("lake", generate_profile=lambda compute: {"type": "lake", "db": compute.name})
+        pm.register(plugin)
+        make_plugin("slow", validate_connection=lambda timeout: time.sleep(timeout * 2))
+
+    :param name: the plugin's name (its ``plugin_metadata().name``; the registration name).
+    :param types: the compute types it serves (default: ``(name,)``).
+    :param version: the plugin's version in its metadata.
+    :param api: its ``floe_api_version`` (default: this floe's).
+    :param config_class: its typed config class (an attrs class or ``"module:Class"``).
+    :param hooks: hook name -> function, value, or ``None``.
+    :return: a module object whose functions are marked ``@hookimpl``.
+
+    The defaults: ``generate_profile`` returns ``{"type": name}``; ``validate_connection``
+    returns a healthy :class:`~floe_hooks.ConnectionResult` naming the plugin;
+    ``resource_requirements`` returns the compute's resources (``small`` by default).
+    """
+    from floe_hooks._markers import hookimpl
+    from floe_hooks.models import PluginMetadata
+
+    served = types or (name,)
+    defaults: dict[str, Any] = {
+        "plugin_metadata": lambda: PluginMetadata(
+            name=name, version=version, floe_api_version=api, compute_types=served, config_class=config_class
+        ),
+        "generate_profile": lambda: {"type": name},
+        "validate_connection": lambda: ConnectionResult(status="healthy", latency_ms=0.1, message=name),
+        "resource_requirements": lambda compute: ResourceSpec.resolve(compute.resources),
+    }
+    module = ModuleType(f"floe_fake_{name}", f"fake floe plugin {name!r} (floe_hooks.testing.make_plugin)")
+    for hook, impl in {**defaults, **hooks}.items():
+        if impl is None:
+            continue
+        if not callable(impl):
+            impl = _returning(impl)
+        setattr(module, hook, hookimpl(impl))
+    return module
+
+
+def _returning(value: Any) -> Callable[[], Any]:
+    def hook() -> Any:
+        return value
+
+    return hook
 
 
 def _imports_of(plugin: object) -> list[str]:
@@ -328,12 +399,14 @@ class ComputePluginContract:
         assert profile["type"], "the profile's type is empty"
 
     def test_profile_is_plain_yaml(self) -> None:
-        """The output survives ``yaml.safe_dump``/``safe_load`` unchanged: it goes to profiles.yml."""
+        """The output survives floe's YAML dumper and ``safe_load`` unchanged: it goes to profiles.yml."""
         import yaml
+
+        from floe_hooks._yaml import dump_yaml
 
         manager = self.manager()
         profile = manager.generate_profile(self.compute(manager))
-        assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+        assert yaml.safe_load(dump_yaml(profile)) == profile
 
     def test_profile_holds_no_plaintext_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Secrets reach profiles.yml as ``env_var()`` templates, never as values.

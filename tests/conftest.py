@@ -10,6 +10,9 @@ import pytest
 
 from floe_hooks import PluginManager, set_plugin_manager
 
+if str(Path(__file__).parent) not in sys.path:  # plugin_site, the one fixture site (import mode importlib)
+    sys.path.insert(0, str(Path(__file__).parent))
+
 
 @pytest.fixture
 def installed_pm() -> PluginManager:

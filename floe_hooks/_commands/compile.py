@@ -27,13 +27,15 @@ def run(args: argparse.Namespace) -> int:
     """Compile and write; print what was written and how to run dbt with it."""
     import shlex
 
+    from floe_hooks._notes import collecting
     from floe_hooks.compile import compile_product, default_out_dir, write_outputs
     from floe_hooks.manager import hook_timeout_from_env, run_with_hook_deadline
     from floe_hooks.manifest import load_product
 
     timeout = hook_timeout_from_env()
     product = load_product(args.floe_yaml, env=args.env)
-    compiled = run_with_hook_deadline(lambda: compile_product(product), timeout)
+    with collecting() as notes:  # what plugins said while compiling: printed after the paths
+        compiled = run_with_hook_deadline(lambda: compile_product(product), timeout)
     out = args.out if args.out is not None else default_out_dir(args.floe_yaml)
     paths = write_outputs(compiled, out)
     for path in paths:
@@ -43,4 +45,6 @@ def run(args: argparse.Namespace) -> int:
     variables = sorted({b.variable for c in compiled.computes for b in c.secrets})
     if variables:
         print(f"export before running dbt: {', '.join(variables)}")
+    for text in notes:
+        print(f"note: {text}")
     return 0

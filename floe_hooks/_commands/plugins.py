@@ -30,7 +30,7 @@ def collect() -> list[dict[str, Any]]:
             "name": info.name,
             "version": info.metadata.version,
             "distribution": info.distribution,
-            "distribution_version": info.version,
+            "distribution_version": info.distribution_version,
             "api_version": info.metadata.floe_api_version,
             "compute_types": list(info.metadata.compute_types),
             "dbt_adapter": info.metadata.dbt_adapter,

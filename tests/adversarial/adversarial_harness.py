@@ -17,13 +17,17 @@ existing output folder ``target/floe`` whose bytes must survive the failed compi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import textwrap
-from collections.abc import Mapping
 from pathlib import Path
+
+if str(Path(__file__).parent.parent) not in sys.path:  # tests/: plugin_site (benchmarks import this)
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from plugin_site import Site, environment, floe_command
+
+__all__ = ["Site", "environment", "floe_command"]
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -91,22 +95,6 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
     return found
 
 
-def floe_command() -> list[str]:
-    """The installed ``floe`` script of this interpreter's environment (``python -m`` if none)."""
-    script = Path(sys.executable).parent / "floe"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "floe_hooks.cli"]
-
-
-def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a ``floe`` subprocess: this one, no strict mode, no colour, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOE_")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
-
-
 def run_case(
     case: str, workdir: Path
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, tuple[int, bytes]]]:
@@ -128,40 +116,3 @@ def run_floe(args: list[str], workdir: Path, *, timeout: float) -> subprocess.Co
         timeout=timeout,
         check=False,
     )
-
-
-class Site:
-    """A folder that looks like site-packages, holding fixture distributions.
-
-    The same approach as ``tests/core/conftest.py``: a module and a dist-info folder
-    whose ``entry_points.txt`` declares it under ``floe.computes``. A ``floe``
-    subprocess sees it through ``PYTHONPATH``; an in-process manager through ``path``.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def install(self, dist: str, source: str, *, entry_point: str, version: str = "1.0") -> None:
-        """Install ``source`` as module ``fixture_<entry_point>`` of distribution ``dist``."""
-        module = f"fixture_{entry_point}"
-        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
-        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n\n")
-        (info / "entry_points.txt").write_text(f"[floe.computes]\n{entry_point} = {module}\n")
-
-    def floe(
-        self, *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``floe *args`` in ``cwd`` with this site on ``PYTHONPATH``."""
-        extra = {"PYTHONPATH": str(self.root), **(env or {})}
-        return subprocess.run(
-            [*floe_command(), *args],
-            cwd=cwd,
-            env=environment(extra),
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )

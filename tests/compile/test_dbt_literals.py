@@ -202,10 +202,41 @@ def test_dbt_template_survives_copies(duplicate: Callable[[Any], Any]) -> None:
     assert twin == template
 
 
-def test_yaml_dumpers_write_a_dbt_template_as_its_text() -> None:
+def test_floes_dumper_writes_a_dbt_template_as_its_text() -> None:
     document = {"password": DbtTemplate("{{ env_var('DBT_ENV_SECRET_X') }}")}
-    for dump in (yaml.safe_dump, yaml.dump, dump_yaml):
-        assert yaml.safe_load(dump(document)) == document
+    assert yaml.safe_load(dump_yaml(document)) == document
+
+
+_GLOBAL_DUMPERS = """
+import sys, yaml
+
+def outcome(value):
+    try:
+        return "wrote " + yaml.safe_dump(value).strip()
+    except yaml.YAMLError as exc:
+        return type(exc).__name__
+
+class Text(str):
+    pass
+
+before = outcome(Text("x"))
+import floe_hooks
+from floe_hooks import DbtTemplate
+from floe_hooks._yaml import dump_yaml
+
+after = outcome(DbtTemplate("{{ x }}"))
+assert dump_yaml({"a": DbtTemplate("{{ x }}")}) == "a: '{{ x }}'\\n"
+print(before, after, yaml.SafeDumper.yaml_representers.get(DbtTemplate))
+"""
+
+
+def test_a_dbt_template_teaches_no_global_yaml_dumper() -> None:
+    # in a fresh process: floe's own dumper writes it, PyYAML's safe_dump refuses it as before
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _GLOBAL_DUMPERS], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["RepresenterError", "RepresenterError", "None"]
 
 
 def test_profile_secret_returns_a_template(pm: PluginManager, project: Project) -> None:

@@ -25,7 +25,7 @@ def test_good_fixture_distribution_is_discovered_with_its_distribution(site: Any
     site.good("alpha")
     pm = PluginManager(path=site.path)
     (info,) = pm.plugins
-    assert (info.name, info.distribution, info.version) == ("alpha", "floe-compute-alpha", "1.0")
+    assert (info.name, info.distribution, info.distribution_version) == ("alpha", "floe-compute-alpha", "1.0")
     assert pm.compute_types == ["alpha"]
     assert pm.failures == []
 

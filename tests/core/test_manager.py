@@ -23,6 +23,7 @@ from floe_hooks import (
     get_plugin_manager,
     hookimpl,
 )
+from floe_hooks.testing import make_plugin
 
 
 class Engine:
@@ -174,32 +175,29 @@ def test_the_default_manager_discovers_the_duckdb_reference_plugin() -> None:
     assert pm is get_plugin_manager()
 
 
-def test_inline_plugin_from_plain_functions(empty_pm: PluginManager, inline_plugin: Any) -> None:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(name="inline", version="0", floe_api_version="1.0", compute_types=("inline",))
-
-    @hookimpl
-    def generate_profile() -> dict[str, Any]:
-        return {"type": "inline"}
-
-    @hookimpl
-    def validate_connection() -> ConnectionResult:
-        return ConnectionResult(status="healthy", latency_ms=0)
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    plugin = inline_plugin(
-        plugin_metadata=plugin_metadata,
-        generate_profile=generate_profile,
-        validate_connection=validate_connection,
-        resource_requirements=resource_requirements,
+def test_make_plugin_builds_a_module_of_hookimpls(empty_pm: PluginManager) -> None:
+    plugin = make_plugin(
+        "inline",
+        version="0",
+        generate_profile=lambda compute: {"type": "inline", "name": compute.name},
+        validate_connection=ConnectionResult(status="degraded", latency_ms=0),  # a value: returned as is
+        resource_requirements=ResourceSpec.preset("medium"),
     )
     info = empty_pm.register(plugin)
-    assert info.name == "inline"
-    assert empty_pm.generate_profile(ComputeConfig(name="i", type="inline")) == {"type": "inline"}
+    assert (info.name, info.metadata.version, info.hooks) == ("inline", "0", hookspecs_required())
+    compute = ComputeConfig(name="i", type="inline")
+    assert empty_pm.generate_profile(compute) == {"type": "inline", "name": "i"}
+    assert empty_pm.validate_connection(compute).status.value == "degraded"
+    assert empty_pm.resource_requirements(compute) == ResourceSpec.preset("medium")
+    without = make_plugin("partial", resource_requirements=None)
+    with pytest.raises(PluginLoadError, match="missing required hook 'resource_requirements'"):
+        empty_pm.register(without)
+
+
+def hookspecs_required() -> tuple[str, ...]:
+    from floe_hooks import hookspecs
+
+    return tuple(sorted(hookspecs.REQUIRED_HOOKS))
 
 
 def test_an_unhashable_plugin_object_is_refused_at_registration(empty_pm: PluginManager) -> None:
@@ -211,7 +209,18 @@ def test_an_unhashable_plugin_object_is_refused_at_registration(empty_pm: Plugin
     assert empty_pm.plugins == []
 
 
-def test_each_hook_call_gets_its_own_copy_of_a_typed_config(empty_pm: PluginManager) -> None:
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        lambda config: config.settings.__setitem__("added", True),
+        lambda config: config.settings.update(added=True),
+        lambda config: config.settings.pop("a"),
+        lambda config: config.nested[0].options.clear(),
+        lambda config: config.items.append(3),
+    ],
+    ids=["setitem", "update", "pop", "nested-clear", "list-append"],
+)
+def test_a_plugin_cannot_mutate_a_typed_config(empty_pm: PluginManager, mutation: Any) -> None:
     @attrs.frozen
     class Nested:
         options: dict[str, Any]
@@ -220,26 +229,46 @@ def test_each_hook_call_gets_its_own_copy_of_a_typed_config(empty_pm: PluginMana
     class Config:
         settings: dict[str, Any]
         nested: tuple[Nested, ...]
+        items: list[int] = attrs.field(factory=lambda: [1, 2])
         name: str = "x"
-
-    seen: list[dict[str, Any]] = []
 
     class Mutator(Engine):
         @hookimpl
         def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
-            seen.append(dict(compute.config.settings))
-            compute.config.settings["added"] = True
-            compute.config.nested[0].options["k"] = "mutated"
+            mutation(compute.config)
             return {"type": "alpha"}
 
     empty_pm.register(Mutator("alpha"))
     config = Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),))
     compute = ComputeConfig(name="x", type="alpha", config=config)
-    empty_pm.generate_profile(compute)
-    empty_pm.generate_profile(compute)
-    assert seen == [{"a": 1}, {"a": 1}]
-    assert compute.config == Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),))
-    assert compute.config.name is config.name  # immutable leaves are shared, not copied
+    with pytest.raises(
+        PluginError,
+        match=r"generate_profile raised (TypeError: a structured config is read-only|AttributeError)",
+    ):
+        empty_pm.generate_profile(compute)
+    assert compute.config == Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),), items=(1, 2))
+    assert compute.config.items == (1, 2)
+    assert compute.config is config  # frozen in place, never copied: a call costs no copy
+
+
+def test_a_plugin_cannot_mutate_credentials_or_an_untyped_config(empty_pm: PluginManager) -> None:
+    class Mutator(Engine):
+        @hookimpl
+        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
+            for attempt in (
+                lambda: compute.config["nested"].__setitem__("path", "mutated"),
+                lambda: compute.config["list"].append(1),
+                lambda: compute.credentials.__setitem__("password", "hunter2"),
+            ):
+                with pytest.raises((TypeError, AttributeError)):
+                    attempt()
+            return {"type": "alpha"}
+
+    empty_pm.register(Mutator("alpha"))
+    compute = ComputeConfig(name="x", type="alpha", config={"nested": {"path": "clean"}, "list": []})
+    assert empty_pm.generate_profile(compute) == {"type": "alpha"}
+    assert compute.config == {"nested": {"path": "clean"}, "list": ()}
+    assert dict(compute.credentials) == {}
 
 
 def test_a_config_class_given_as_a_path_is_imported_on_first_use(empty_pm: PluginManager) -> None:
@@ -286,3 +315,36 @@ def test_a_config_class_path_that_does_not_load_names_the_plugin(empty_pm: Plugi
         "plugin 'broken': config_class 'floe_duckdb.config:NoSuchClass' cannot be loaded: "
         "TypeError: 'floe_duckdb.config:NoSuchClass' does not name an attrs class"
     )
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "unnamed"])
+def test_register_asks_plugin_metadata_once_in_a_bounded_thread(empty_pm: PluginManager, named: bool) -> None:
+    import threading
+
+    calls: list[str] = []
+
+    def plugin_metadata() -> PluginMetadata:
+        calls.append(threading.current_thread().name)
+        return PluginMetadata(name="counted", version="1", floe_api_version="1.0", compute_types=("counted",))
+
+    plugin = make_plugin("counted", plugin_metadata=plugin_metadata)
+    info = empty_pm.register(plugin, name="counted" if named else None)
+    assert info.name == "counted"
+    assert empty_pm.plugin_for("counted") is info
+    assert empty_pm.generate_profile(ComputeConfig(name="c", type="counted")) == {"type": "counted"}
+    assert len(calls) == 1
+    assert calls[0].startswith("floe-metadata-")  # not the caller's thread: bounded by the import timeout
+
+
+def test_register_bounds_a_hanging_plugin_metadata() -> None:
+    import threading
+
+    release = threading.Event()
+    pm = PluginManager(autoload=False, strict=False, import_timeout=0.2)
+    plugin = make_plugin("hung", plugin_metadata=lambda: release.wait(30))
+    try:
+        with pytest.raises(PluginLoadError, match=r"plugin_metadata did not return within 0.2 s"):
+            pm.register(plugin, name="hung")
+    finally:
+        release.set()
+    assert pm.plugins == []

@@ -220,3 +220,16 @@ def test_tutorial_manifest_compiles_with_the_plugin(installed_tutorial: tuple[Pa
         "schemas_and_paths": {"main": "warehouse/analytics.db"},
         "schema_directory": "warehouse",
     }
+
+
+def test_the_readme_lists_exactly_the_public_api() -> None:
+    import re
+
+    import floe_hooks
+
+    readme = (DOCS.parent / "README.md").read_text()
+    section = readme.split("### Public API", 1)[1].split("\n## ", 1)[0]
+    listed = section.split("- **Plugin authors**", 1)[1].split("\n\n", 1)[0]
+    names = re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", listed)
+    module_names = {"floe_hooks", "ComputePluginContract", "make_compute", "make_plugin"}
+    assert sorted(set(names) - module_names) == sorted(floe_hooks.__all__)

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from floe_hooks import PluginManager
+from floe_hooks._yaml import dump_yaml
 
 PROJECT = Path(__file__).parent / "dbt_project"
 PROFILE_NAME = "floe_duckdb_check"
@@ -49,7 +48,7 @@ def dbt(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def write_profiles(workdir: Path, pm: PluginManager, compute: Any) -> dict[str, Any]:
     profile = pm.generate_profile(compute)
     document = {PROFILE_NAME: {"target": compute.name, "outputs": {compute.name: profile}}}
-    (workdir / "profiles.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (workdir / "profiles.yml").write_text(dump_yaml(document))  # floe's dumper writes a DbtTemplate
     return profile
 
 

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from floe_duckdb import DuckDBConfig
 from floe_duckdb._sql import RESERVED
 from floe_duckdb.config import CREDENTIAL_KEYS
+from floe_duckdb.profile import BUILTIN_EXTENSIONS
 from floe_hooks import DbtTemplate, PluginManager, ResourceSpec, secret_bindings, structure, unstructure
+from floe_hooks._yaml import dump_yaml
 
 from .test_config import FULL
 
@@ -53,7 +55,7 @@ def test_every_config_field_reaches_the_profile(pm: PluginManager, duckdb_comput
         "query_attempts": 2,
         "retryable_exceptions": ["IOException"],
     }
-    assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+    assert yaml.safe_load(dump_yaml(profile)) == profile
 
 
 def test_secrets_become_env_var_templates_named_after_compute_and_field(
@@ -200,11 +202,67 @@ def test_any_valid_config_round_trips_and_reaches_the_profile(
     cfg = structure(data, DuckDBConfig)
     assert structure(unstructure(cfg), DuckDBConfig) == cfg
     profile = pm.generate_profile(duckdb_compute(data))
-    assert yaml.safe_load(yaml.safe_dump(profile)) == profile
+    assert yaml.safe_load(dump_yaml(profile)) == profile
     assert profile["path"] == data["path"]
     assert profile["settings"] == {**data["settings"], "memory_limit": data["memory_limit"], "threads": 1}
-    assert profile.get("extensions", []) == data["extensions"]
+    assert profile.get("extensions", []) == [e for e in data["extensions"] if e not in BUILTIN_EXTENSIONS]
     assert profile.get("attach", []) == [
         {**a, "read_only": True} if a["read_only"] else {"path": a["path"], "alias": a["alias"]}
         for a in data["attach"]
     ]
+
+
+def test_builtin_extensions_are_left_out_of_the_profile_with_a_note(
+    pm: PluginManager, duckdb_compute: Any
+) -> None:
+    from floe_hooks._notes import collecting
+
+    config = {
+        "extensions": ["json", "httpfs", "parquet", "icu"],
+        "extension_repositories": {"icu": "core_nightly"},
+    }
+    with collecting() as notes:
+        profile = pm.generate_profile(duckdb_compute(config))
+    assert profile["extensions"] == [
+        "httpfs",
+        {"name": "icu", "repo": "core_nightly"},
+    ]  # a repository is a choice
+    assert notes == [
+        "compute 'warehouse': extensions json, parquet are built into DuckDB and always loaded; "
+        "left out of the profile (dbt-duckdb would try to download it)"
+    ]
+
+
+def test_the_builtin_list_matches_the_installed_duckdb() -> None:
+    import duckdb
+
+    with duckdb.connect() as conn:
+        rows = conn.execute(
+            "select extension_name from duckdb_extensions() "
+            "where installed and install_mode = 'STATICALLY_LINKED'"
+        ).fetchall()
+    assert {name for (name,) in rows} >= BUILTIN_EXTENSIONS
+
+
+def test_floe_compile_leaves_json_out_of_the_profile_and_says_so(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from floe_hooks.cli import main
+
+    (tmp_path / "manifest.yaml").write_text(
+        "version: 1\ncompute:\n  approved:\n"
+        "    - {name: warehouse, type: duckdb, config: {path: w.duckdb, extensions: [json, httpfs]}}\n"
+    )
+    (tmp_path / "floe.yaml").write_text(
+        "name: demo\nplatform: manifest.yaml\ntransforms:\n  - {name: all, path: models}\n"
+    )
+    (tmp_path / "dbt_project.yml").write_text("name: demo\nprofile: demo\nmodel-paths: [models]\n")
+    (tmp_path / "models").mkdir()
+    assert main(["compile", str(tmp_path / "floe.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "note: compute 'warehouse': extension json is built into DuckDB and always loaded; "
+        "left out of the profile (dbt-duckdb would try to download it)\n"
+    ) in out
+    profile = yaml.safe_load((tmp_path / "target" / "floe" / "profiles.yml").read_text())
+    assert profile["demo"]["outputs"]["warehouse"]["extensions"] == ["httpfs"]
