@@ -24,7 +24,9 @@ def parse_quantity(text: str) -> Fraction:
     Negative quantities are rejected: no resource request or limit can be negative.
     """
     if not isinstance(text, str):
-        raise ValueError(f"expected a Kubernetes quantity string, got {type(text).__name__}")
+        from floe_hooks._convert import type_name  # type: ignore[unreachable]
+
+        raise ValueError(f"expected a Kubernetes quantity string, got {type_name(text)}")
     match = _QUANTITY.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 4Gi)")

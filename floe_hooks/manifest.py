@@ -697,9 +697,9 @@ def _check_version(version: int, display: str) -> None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", type(None): "null", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    from floe_hooks._convert import type_name
+
+    return type_name(value)
 
 
 def _manager(manager: PluginManager | None) -> PluginManager:
