@@ -10,6 +10,8 @@ import pytest
 
 from floe_hooks import PluginManager, set_plugin_manager
 
+pytest_plugins = ["pytester"]  # tests/contract runs the contract suite against broken plugins
+
 
 @pytest.fixture
 def installed_pm() -> PluginManager:
