@@ -220,3 +220,74 @@ def test_tutorial_manifest_compiles_with_the_plugin(installed_tutorial: tuple[Pa
         "schemas_and_paths": {"main": "warehouse/analytics.db"},
         "schema_directory": "warehouse",
     }
+
+
+# ---------------------------------------------------------------------- the tutorial, with real dbt-sqlite
+
+_DBT_PROJECT = """\
+name: analytics
+version: "1.0"
+profile: analytics
+model-paths: [models]
+"""
+
+_CHECKS = """\
+version: 1
+compute:
+  default: built
+  approved:
+    - {name: built, type: sqlite, config: {path: warehouse/analytics.db}}
+    - {name: text, type: sqlite, config: {path: warehouse/notes.db}}
+    - {name: missing, type: sqlite, config: {path: warehouse/missing.db}}
+    - {name: query, type: sqlite, config: {path: 'warehouse/what?.db'}}
+    - {name: fragment, type: sqlite, config: {path: 'warehouse/hash#tag.db'}}
+"""
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False)
+
+
+@pytest.mark.sqlite
+def test_tutorial_plugin_drives_real_dbt_sqlite(
+    installed_tutorial: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """floe compile, dbt debug, dbt run, then floe validate on what dbt wrote and on bad files."""
+    root, env = installed_tutorial
+    project = tmp_path / "analytics"
+    (project / "models" / "marts").mkdir(parents=True)
+    (project / "warehouse").mkdir()
+    for name in ("manifest.yaml", "floe.yaml"):
+        shutil.copy(root / name, project / name)
+    (project / "dbt_project.yml").write_text(_DBT_PROJECT)
+    (project / "models" / "marts" / "orders.sql").write_text("select 1 as id, 'open' as status\n")
+    env = {**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+
+    compiled = _run([*floe_command(), "compile", "floe.yaml"], project, env)
+    assert compiled.returncode == 0, compiled.stderr
+    profiles = ["--profiles-dir", "target/floe"]
+    debug = _run([dbt, "debug", *profiles], project, env)
+    assert debug.returncode == 0, debug.stdout + debug.stderr
+    built = _run([dbt, "run", *profiles], project, env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    database = project / "warehouse" / "analytics.db"
+    assert database.is_file()
+
+    (project / "warehouse" / "notes.db").write_text("not a database\n" * 100)
+    (project / "checks.yaml").write_text(_CHECKS)
+    before = sorted(p.name for p in (project / "warehouse").iterdir())
+    checked = _run([*floe_command(), "validate", "checks.yaml", "--format", "json"], project, env)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    status = {row["compute"]: row["status"] for row in json.loads(checked.stdout)["computes"]}
+    assert status == {
+        "built": "healthy",
+        "text": "unhealthy",
+        "missing": "unhealthy",
+        "query": "unhealthy",
+        "fragment": "unhealthy",
+    }
+    assert sorted(p.name for p in (project / "warehouse").iterdir()) == before == ["analytics.db", "notes.db"]
+
+    healthy = _run([*floe_command(), "validate", "floe.yaml"], project, env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
