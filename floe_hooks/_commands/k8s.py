@@ -42,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
     compiled = run_with_hook_deadline(lambda: compile_product(product), timeout)
     if args.out == "-":
         sys.stdout.write(render_kubernetes(compiled))
+        if len(compiled.run_plan) > 1:  # stdout is the manifest: the ordering hint goes to stderr
+            print(
+                f"floe: {len(compiled.run_plan)} steps: apply them in order (label floe.dev/step=1, 2, ...), "
+                "waiting for each Job to complete; --out DIR prints the commands",
+                file=sys.stderr,
+            )
         return 0
     out = args.out if args.out is not None else default_k8s_dir(args.floe_yaml)
     path = write_kubernetes(compiled, out)

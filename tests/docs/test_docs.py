@@ -1,8 +1,9 @@
 """The plugin author's documentation stays true to the code.
 
-* docs/hooks.md has one section per hookspec, titled with its exact signature, with
-  an example hookimpl; a hook added to or removed from floe_hooks.hookspecs without
-  the page following fails here.
+* docs/hooks.md is rendered from the hookspec docstrings (``python -m
+  floe_hooks._hookdoc docs/hooks.md``) and has one section per hookspec, titled with
+  its exact signature, with an example hookimpl; a hook added to or removed from
+  floe_hooks.hookspecs without the page following fails here.
 * docs/lifecycle.md says when every hook fires.
 * docs/writing-plugins.md is executable: its files are written out, "installed"
   (a dist-info with the entry points of its setup.cfg, as pip would leave), listed by
@@ -56,6 +57,16 @@ def documented() -> dict[str, tuple[list[str], str]]:
         assert match["name"] not in sections, f"hook {match['name']} documented twice"
         sections[match["name"]] = (args, text[match.end() : end])
     return sections
+
+
+def test_hooks_md_is_rendered_from_the_hookspec_docstrings() -> None:
+    """One source: docs/hooks.md is what floe_hooks._hookdoc renders from hookspecs.py."""
+    from floe_hooks._hookdoc import render
+
+    assert HOOKS_MD.read_text(encoding="utf-8") == render(), (
+        "docs/hooks.md differs from the hookspec docstrings: edit floe_hooks/hookspecs.py, then run "
+        "`python -m floe_hooks._hookdoc docs/hooks.md`"
+    )
 
 
 def test_the_hookspec_module_declares_its_hooks() -> None:
