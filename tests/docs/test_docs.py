@@ -302,3 +302,39 @@ def test_tutorial_plugin_drives_real_dbt_sqlite(
 
     healthy = _run([*floe_command(), "validate", "floe.yaml"], project, env)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+
+
+@pytest.mark.sqlite
+def test_dbt_sqlites_own_validation_refuses_the_profile_the_tutorial_used_to_write() -> None:
+    """What the contract suite asks the adapter: the old profile (no 'main' schema) is refused."""
+    from floe_hooks.testing import _adapter_rejects
+
+    profile = {
+        "type": "sqlite",
+        "threads": 1,
+        "database": "database",
+        "schema": "main",
+        "schemas_and_paths": {"main": "warehouse/analytics.db"},
+        "schema_directory": "warehouse",
+    }
+    assert _adapter_rejects("dbt-sqlite>=1.10", profile) is None
+    old = {**profile, "schema": "analytics", "schemas_and_paths": {"analytics": "warehouse/analytics.db"}}
+    problem = _adapter_rejects("dbt-sqlite>=1.10", old)
+    assert problem is not None
+    assert "main" in problem
+
+
+@pytest.mark.sqlite
+def test_tutorial_contract_suite_asks_dbt_sqlite(installed_tutorial: tuple[Path, dict[str, str]]) -> None:
+    root, env = installed_tutorial
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "floe-compute-sqlite/tests", "-p", "no:cacheprovider", "-q", "-rs"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped" not in result.stdout, result.stdout
