@@ -15,15 +15,20 @@ Every compute plugin should pass the same checks; write them once by subclassing
         broken_config = {"host": "127.0.0.1", "port": 1}   # nothing listens there
         credentials = {"password": {"env": "MYCOMPUTE_PASSWORD"}}
 
-``pytest`` then runs about fifteen checks against your plugin: its metadata is
+``pytest`` then runs about twenty-five checks against your plugin: its metadata is
 complete and speaks a compatible ``floe_api_version``; it registers cleanly with
 pluggy (every hook known, every argument one the hookspec offers, every required
-hook present); it serves ``compute_type``; your config class is strict and
+hook present); it serves ``compute_type``; your config class is frozen, strict and
 round-trips through floe's converter; ``generate_profile`` returns a YAML-able dict
-with a string ``type`` and no plaintext secret; ``validate_connection`` answers a
-broken config with an unhealthy :class:`~floe_hooks.ConnectionResult` within its
-timeout, without echoing a secret; ``resource_requirements`` returns valid specs for
-every workload size; and the module imports nothing but the public ``floe_hooks`` API.
+with a string ``type``, the compute's ``threads`` and no plaintext secret, which your
+dbt adapter's credentials class accepts (when the adapter is installed);
+``validate_connection`` answers a broken config with an unhealthy
+:class:`~floe_hooks.ConnectionResult` within its timeout, and never shows a canary
+secret; with ``target_config``, a missing target is not healthy and nothing is
+created, and a file that is not a database is unhealthy; ``resource_requirements``
+returns valid specs for every workload size; and the module imports nothing but the
+public ``floe_hooks`` API. Registration and the frozen config are gates: when one
+fails, that is the one failure, and the checks that need it are skipped saying so.
 
 Installing floe-hooks also registers this module as a pytest plugin (entry point
 ``pytest11``), which only adds fixtures, all named ``floe_*`` and none autouse:

@@ -305,8 +305,12 @@ def test_tutorial_plugin_drives_real_dbt_sqlite(
 
 
 @pytest.mark.sqlite
-def test_dbt_sqlites_own_validation_refuses_the_profile_the_tutorial_used_to_write() -> None:
-    """What the contract suite asks the adapter: the old profile (no 'main' schema) is refused."""
+def test_the_contract_suite_asks_dbt_sqlites_credentials_class() -> None:
+    """What the suite's adapter check sees: dbt-sqlite's own schema, without a connection.
+
+    (dbt-sqlite's "at least one schema must be called 'main'" is checked when it
+    connects: the end-to-end test above meets it through ``dbt debug``.)
+    """
     from floe_hooks.testing import _adapter_rejects
 
     profile = {
@@ -318,10 +322,10 @@ def test_dbt_sqlites_own_validation_refuses_the_profile_the_tutorial_used_to_wri
         "schema_directory": "warehouse",
     }
     assert _adapter_rejects("dbt-sqlite>=1.10", profile) is None
-    old = {**profile, "schema": "analytics", "schemas_and_paths": {"analytics": "warehouse/analytics.db"}}
-    problem = _adapter_rejects("dbt-sqlite>=1.10", old)
-    assert problem is not None
-    assert "main" in problem
+    without = {key: value for key, value in profile.items() if key != "schema_directory"}
+    assert _adapter_rejects("dbt-sqlite>=1.10", without) == "'schema_directory' is a required property"
+    flat = {**profile, "schemas_and_paths": "warehouse/analytics.db"}
+    assert _adapter_rejects("dbt-sqlite>=1.10", flat) == "'warehouse/analytics.db' is not of type 'object'"
 
 
 @pytest.mark.sqlite
