@@ -109,13 +109,13 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[
     environment overlay is applied. The framework puts the dict under
     ``<product>.outputs.<compute.name>`` of ``profiles.yml``; dbt then runs the SQL.
 
-    Keep it pure and fast: no network, no files. Under ``floe compile`` and ``floe
-    resources`` each call of this hook (and of ``resource_requirements``) must return
-    within ``FLOE_HOOK_TIMEOUT`` seconds (default 30): a slower one is stopped with a
-    :class:`~floe_hooks.ComputeTimeoutError` naming your plugin and the hook, and
-    nothing is written (an interrupted or killed compile, too, leaves the previous
-    outputs as they were). You get your own copy of the compute: mutating it changes
-    nothing else. What you print goes to stderr.
+    Keep it pure and fast: no network, no files. Under ``floe compile``, ``floe k8s``
+    and ``floe resources`` each call of this hook (and of ``resource_requirements``)
+    must return within ``FLOE_HOOK_TIMEOUT`` seconds (default 30): a slower one is
+    stopped with a :class:`~floe_hooks.ComputeTimeoutError` naming your plugin and the
+    hook, and nothing is written (an interrupted or killed compile, too, leaves the
+    previous outputs as they were). You get your own copy of the compute: mutating it
+    changes nothing else. What you print goes to stderr.
 
     **Compute-level settings win.** ``compute.threads`` is dbt's ``threads`` and
     ``compute.timeout_seconds`` the health check's timeout; put them in the profile
