@@ -1,6 +1,6 @@
 """The hook contract: everything a compute plugin can implement.
 
-This module is the plugin author's manual. A compute plugin is a module (or any
+``floe_hooks.hookspecs`` is the plugin author's manual. A compute plugin is a module (or any
 object) with functions named after the hooks below, each decorated with
 :data:`floe_hooks.hookimpl`, registered under the ``floe.computes`` entry-point
 group of its distribution::
