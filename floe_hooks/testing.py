@@ -669,8 +669,9 @@ class ComputePluginContract:
 def _adapter_rejects(requirement: str | None, profile: Mapping[str, Any]) -> str | None:
     """Why the installed dbt adapter of ``requirement`` refuses ``profile`` (None: accepted or absent).
 
-    Asks the adapter's own ``Credentials`` class, as ``dbt debug`` would, without a
-    connection: its JSON-schema validation, then construction (``__post_init__`` checks).
+    Asks the adapter's own ``Credentials`` class what dbt asks it when it loads a
+    profile, without a connection: aliases translated (``dbname`` -> ``database``), its
+    JSON-schema validation, then construction (``__post_init__`` checks).
     """
     import importlib.metadata
     import re
@@ -687,6 +688,7 @@ def _adapter_rejects(requirement: str | None, profile: Mapping[str, Any]) -> str
     credentials = FACTORY.load_plugin(str(profile["type"]))
     data = {key: value for key, value in profile.items() if key not in ("type", "threads")}
     try:
+        data = credentials.translate_aliases(data)
         credentials.validate(data)
         credentials.from_dict(data)
     except Exception as exc:  # the adapter's own words are the message
