@@ -175,15 +175,16 @@ def _structure_compute(value: Any, _: Any) -> ComputeConfig:
     resolver = _config_classes.get()
     if resolver is not None:
         config_class = resolver(compute.type)
-    if raw_config is None:
-        config = config_class() if config_class is not None else None
+    if raw_config is None and config_class is None:
+        config = None
     elif config_class is None:
         if not isinstance(raw_config, Mapping):
             raise _noted(TypeError(f"expected a mapping, got {_type_name(raw_config)}"), "config")
         config = dict(raw_config)
     else:
         try:
-            config = _converter.structure(raw_config, config_class)
+            # no config: block is an empty one: a required field is then reported by name
+            config = _converter.structure({} if raw_config is None else raw_config, config_class)
         except Exception as exc:
             raise _noted(exc, "config") from None
     if raw_config is not None:
@@ -256,6 +257,38 @@ def _locate(exc: BaseException, path: str) -> tuple[str, BaseException]:
     return path, exc
 
 
+def _step(path: str, sub: BaseException) -> str:
+    """``path`` extended by the attribute or index note cattrs left on ``sub``."""
+    for note in getattr(sub, "__notes__", ()):
+        if isinstance(note, AttributeValidationNote):
+            return f"{path}.{note.name}" if path else note.name
+        if isinstance(note, IterableValidationNote):
+            index = note.index
+            if isinstance(index, int):
+                return f"{path}[{index}]"
+            return f"{path}.{index}" if path else str(index)
+    return path
+
+
+def _problems(exc: BaseException, path: str, limit: int = 100) -> list[tuple[str, str]]:
+    """Every leaf failure of a cattrs error tree, as ``(path, message)``, at most ``limit``."""
+    found: list[tuple[str, str]] = []
+    stack = [(exc, path)]
+    while stack and len(found) < limit:
+        node, where = stack.pop()
+        if isinstance(node, BaseValidationError):
+            stack.extend((sub, _step(where, sub)) for sub in reversed(node.exceptions))
+            continue
+        if isinstance(node, ConfigError) and node.path:
+            where = f"{where}.{node.path}" if where else node.path
+        found.append((where, _leaf_message(node)))
+    return found
+
+
+def _joined(path: str, where: str) -> str:
+    return f"{path}.{where}" if path and where and not where.startswith("[") else f"{path}{where}"
+
+
 def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "") -> T:
     """Structure plain data into ``cls``, raising one located :class:`ConfigError`.
 
@@ -268,8 +301,11 @@ def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "
         return _converter.structure(data, cls)
     except Exception as exc:  # every failure becomes our one error type
         where, leaf = _locate(exc, "")
-        full = f"{path}.{where}" if path and where and not where.startswith("[") else f"{path}{where}"
-        raise ConfigError(_leaf_message(leaf), file=file, path=full or None) from None
+        full = _joined(path, where)
+        first = (full or None, _leaf_message(leaf))
+        rest = [(_joined(path, p) or None, m) for p, m in _problems(exc, "")]
+        problems = (first, *(p for p in rest if p != first))
+        raise ConfigError(first[1], file=file, path=full or None, problems=problems) from None
 
 
 def structure_compute(

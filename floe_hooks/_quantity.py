@@ -18,13 +18,19 @@ _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei"
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
+def _kind(value: object) -> str:
+    from floe_hooks._text import kind
+
+    return kind(value)
+
+
 def parse_quantity(text: str) -> Fraction:
     """Return the exact value of a Kubernetes quantity, or raise ``ValueError``.
 
     Negative quantities are rejected: no resource request or limit can be negative.
     """
     if not isinstance(text, str):
-        raise ValueError(f"expected a Kubernetes quantity string, got {type(text).__name__}")
+        raise ValueError(f"expected a Kubernetes quantity string, got {_kind(text)}")
     match = _QUANTITY.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a Kubernetes quantity (examples: 500m, 2, 512Mi, 4Gi)")

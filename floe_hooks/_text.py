@@ -9,15 +9,24 @@ __all__ = ["one_line", "kind", "error_type", "PluginRaised"]
 _KINDS: dict[type, str] = {
     dict: "a mapping",
     list: "a list",
+    tuple: "a list",
     str: "a string",
     type(None): "null",
     bool: "a boolean",
+    int: "an integer",
+    float: "a number",
 }
 
 
 def kind(value: Any) -> str:
-    """What ``value`` is, for ``expected a mapping, got a list``: ``a list``, ``null``, ``int``."""
-    return _KINDS.get(type(value), type(value).__name__)
+    """How messages name the YAML/JSON kind of ``value``: ``expected a string, got an integer``.
+
+    Subclasses are named by their nearest known base (a ``bool`` stays ``a boolean``).
+    """
+    for base in type(value).__mro__:
+        if base in _KINDS:
+            return _KINDS[base]
+    return f"a {type(value).__name__}"
 
 
 class PluginRaised(Exception):

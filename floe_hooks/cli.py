@@ -28,7 +28,7 @@ from typing import NoReturn
 from floe_hooks._version import __version__
 
 #: sub-command -> module in floe_hooks._commands
-COMMANDS = ("plugins", "compile", "validate", "resources", "schema", "k8s", "run")
+COMMANDS = ("plugins", "compile", "validate", "resources", "schema", "k8s", "run", "new-plugin")
 
 
 def _terminal_width() -> int:
@@ -75,7 +75,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     # or all of them when none is named (usage and --help list every command).
     named = [arg for arg in argv if arg in COMMANDS][:1]
     for name in named or COMMANDS:
-        module = importlib.import_module(f"floe_hooks._commands.{name}")
+        module = importlib.import_module(f"floe_hooks._commands.{name.replace('-', '_')}")
         module.add_parser(sub)
     return parser
 

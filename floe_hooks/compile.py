@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from floe_hooks._precedence import overridden_setting
 from floe_hooks.errors import ConfigError, PluginContractError
 from floe_hooks.manifest import Product, load_product
 from floe_hooks.models import ComputeConfig, ResourceSpec
@@ -432,6 +433,11 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
                 f"generate_profile for compute {compute.name!r} returned the value of a secret at {leaked}; "
                 "a profile names secrets with profile_secret(compute, path), never their values",
             )
+        overridden = overridden_setting(compute, profile)
+        if overridden is not None:
+            raise plugin.error(
+                PluginContractError, f"generate_profile for compute {compute.name!r}: {overridden}"
+            )
         try:
             outputs[compute.name] = _for_dbt(profile, "")
         except ValueError as exc:
@@ -594,7 +600,9 @@ def _artifacts(
                 "config": unstructure(c.compute.config),
                 "credentials": {k: unstructure(v) for k, v in c.compute.credentials.items()},
                 "resources": {
-                    "preset": c.compute.resources if isinstance(c.compute.resources, str) else None,
+                    "preset": c.compute.resources
+                    if isinstance(c.compute.resources, str)
+                    else ("plugin-default" if c.compute.resources is None else "custom"),
                     **c.resources.to_kubernetes(),
                 },
                 "env": [

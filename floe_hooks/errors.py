@@ -50,6 +50,11 @@ class ConfigError(FloeError, ValueError):
     :param message: what is wrong with the value.
     :param file: the file the value came from, as the user named it.
     :param path: the dotted field path inside the file, e.g. ``transforms[2].compute``.
+    :param problems: every problem found, as ``(path, message)`` pairs, when a check
+        found several (the message and path are the first one's). Default: the one.
+
+    :ivar problems: the ``(path, message)`` pairs; a host application lists them
+        without parsing the message.
     """
 
     def __init__(
@@ -58,21 +63,27 @@ class ConfigError(FloeError, ValueError):
         *,
         file: str | None = None,
         path: str | None = None,
+        problems: tuple[tuple[str | None, str], ...] | None = None,
         correlation_id: str | None = None,
     ) -> None:
         super().__init__(message, correlation_id=correlation_id)
         self.file = file
         self.path = path or None
+        self.problems: tuple[tuple[str | None, str], ...] = problems or ((self.path, message),)
 
     def with_location(self, *, file: str | None = None, prefix: str | None = None) -> ConfigError:
         """Return a copy located in ``file``, with ``prefix`` put before the field path."""
-        path = self.path
-        if prefix:
-            path = f"{prefix}{'' if not path or path.startswith('[') else '.'}{path or ''}"
+
+        def located(path: str | None) -> str | None:
+            if not prefix:
+                return path
+            return f"{prefix}{'' if not path or path.startswith('[') else '.'}{path or ''}"
+
         return type(self)(
             self.message,
             file=file if file is not None else self.file,
-            path=path,
+            path=located(self.path),
+            problems=tuple((located(path), message) for path, message in self.problems),
             correlation_id=self.correlation_id,
         )
 
@@ -86,6 +97,9 @@ class PluginError(FloeError):
     :param plugin: the plugin's registration name (the entry point name).
     :param distribution: the installed distribution that provides it, if known.
     :param version: that distribution's version, if known.
+
+    The same three are attributes (``plugin``, ``distribution``, ``version``), and
+    :attr:`cause` is the plugin's own exception, when one led to this error.
     """
 
     exit_code = 1
@@ -103,6 +117,11 @@ class PluginError(FloeError):
         self.plugin = plugin
         self.distribution = distribution
         self.version = version
+
+    @property
+    def cause(self) -> BaseException | None:
+        """The exception the plugin raised that led to this error (``__cause__``), if any."""
+        return self.__cause__
 
     def __str__(self) -> str:
         if self.plugin is None:
@@ -144,11 +163,43 @@ class UnknownComputeTypeError(FloeError):
         self.available = sorted(available)
 
 
-class ComputeConnectionError(FloeError):
-    """A compute could not be reached. The message is redacted before it is stored."""
+class ComputeConnectionError(PluginError):
+    """A compute's plugin did not answer: the base of :class:`ComputeTimeoutError`.
+
+    Health checks never raise it (``check_health`` reports ``unhealthy`` results); its
+    name is the ``error.type`` of a check whose plugin answered ``unhealthy`` itself.
+    The message is redacted before it is stored.
+    """
 
     exit_code = 1
 
 
 class ComputeTimeoutError(ComputeConnectionError):
-    """A hook call did not finish within the timeout the framework enforces."""
+    """A hook call did not finish within the timeout the framework enforces.
+
+    Raised when ``generate_profile`` or ``resource_requirements`` overruns
+    ``FLOE_HOOK_TIMEOUT`` (``floe compile``, ``floe resources``); an abandoned
+    health check reports ``error.type = ComputeTimeoutError`` instead.
+
+    :param hook: the hook that overran.
+    :param timeout: the timeout that expired, in seconds.
+    :ivar hook: as given.
+    :ivar timeout: as given.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hook: str | None = None,
+        timeout: float | None = None,
+        plugin: str | None = None,
+        distribution: str | None = None,
+        version: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, plugin=plugin, distribution=distribution, version=version, correlation_id=correlation_id
+        )
+        self.hook = hook
+        self.timeout = timeout

@@ -1,6 +1,6 @@
 """The hook contract: everything a compute plugin can implement.
 
-This module is the plugin author's manual. A compute plugin is a module (or any
+``floe_hooks.hookspecs`` is the plugin author's manual. A compute plugin is a module (or any
 object) with functions named after the hooks below, each decorated with
 :data:`floe_hooks.hookimpl`, registered under the ``floe.computes`` entry-point
 group of its distribution::
@@ -76,10 +76,14 @@ def plugin_metadata() -> PluginMetadata:  # type: ignore[empty-body]
           the framework's :data:`~floe_hooks.FLOE_API_VERSION` major and MINOR is not newer.
         * ``compute_types`` must be non-empty; a type claimed by another installed
           plugin is a conflict and neither plugin gets it.
-        * ``config_class`` is an attrs class (or ``None``); unknown keys in a compute's
-          ``config:`` are then errors with their field path. Give it as a
-          ``"module:Class"`` string to import it only when a config is read (a module of
-          many attrs classes costs milliseconds that ``floe plugins`` need not pay).
+        * ``config_class`` is a frozen attrs class (``@attrs.frozen``; or ``None``):
+          floe hands one instance to every hook call. Unknown keys and wrong types in a
+          compute's ``config:`` are then errors with their field path
+          (``compute.approved[0].config.path: required field is missing``). Each
+          ``:ivar name:`` line of its docstring becomes that field's ``description`` in
+          ``floe schema manifest``, which editors show. Give it as a ``"module:Class"``
+          string to import it only when a config is read (a module of many attrs
+          classes costs milliseconds that ``floe plugins`` need not pay).
         * ``dbt_adapter`` is a pip requirement (``dbt-duckdb>=1.9``) recorded in the
           compiled artifact so the runner installs the right adapter.
 
@@ -109,11 +113,19 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[
     environment overlay is applied. The framework puts the dict under
     ``<product>.outputs.<compute.name>`` of ``profiles.yml``; dbt then runs the SQL.
 
-    Keep it pure and fast: no network, no files. ``floe compile`` does not time this
-    hook (or ``resource_requirements``) out; it waits, and an interrupted or killed
-    compile leaves the previous outputs as they were. The compute is frozen all the way
-    down (read-only dicts, tuples): build your output in new dicts; writing into the
-    config raises ``TypeError``. What you print goes to stderr.
+    Keep it pure and fast: no network, no files. Under ``floe compile``, ``floe k8s``
+    and ``floe resources`` each call of this hook (and of ``resource_requirements``)
+    must return within ``FLOE_HOOK_TIMEOUT`` seconds (default 30): a slower one is
+    stopped with a :class:`~floe_hooks.ComputeTimeoutError` naming your plugin and the
+    hook, and nothing is written (an interrupted or killed compile, too, leaves the
+    previous outputs as they were). The compute is frozen all the way down (read-only
+    dicts, tuples): build your output in new dicts; writing into the config raises
+    ``TypeError``. What you print goes to stderr.
+
+    **Compute-level settings win.** ``compute.threads`` is dbt's ``threads`` and
+    ``compute.timeout_seconds`` the health check's timeout; put them in the profile
+    as they are. A config field of the same name means something else in your
+    engine (DuckDB's ``threads`` is its worker threads, not dbt's): document it so.
 
     :param compute: the resolved compute. ``compute.config`` is an instance of your
         ``config_class`` (or ``None`` when you declared none); ``compute.threads`` and
@@ -136,7 +148,9 @@ def generate_profile(compute: ComputeConfig) -> dict[str, Any]:  # type: ignore[
         ``str`` operations return plain ``str``, so wrap the finished text. A literal
         may not contain ``DBT_ENV_SECRET`` (dbt replaces it in every rendered value).
     :raises ConfigError: for a combination of settings the adapter cannot express;
-        give the field ``path`` so the message points into the manifest.
+        give the field ``path`` (``ConfigError("...", path="credentials.password")``)
+        so the message points into the manifest
+        (``manifest.yaml: compute.approved[name=pg].credentials.password: ...``).
 
     Example::
 
@@ -164,7 +178,19 @@ def validate_connection(  # type: ignore[empty-body]
 
     Called by ``floe validate`` and :func:`floe_hooks.check_health`, concurrently for
     many computes, each call in its own worker thread. Never use ``dbt debug`` and
-    never run user SQL: connect, run a trivial probe (``select 1``), report.
+    never run user SQL: connect, run a cheap probe that reads the database, report.
+
+    * **Read the data.** A probe that does not touch the database (``select 1`` on a
+      file engine, ``select sqlite_version()``) reports a text file as healthy: read
+      the catalog (``select count(*) from sqlite_master``).
+    * **Create nothing.** Open files read-only; a missing database is ``unhealthy``,
+      never a new empty one. Build ``file:`` URIs with
+      ``pathlib.Path(path).resolve().as_uri()``, which escapes ``?``, ``#`` and ``%``.
+    * **Close what you open** (``contextlib.closing``), within ``timeout``.
+    * **The working directory** is the process's: a relative path resolves as dbt
+      resolves it only where dbt runs. ``floe validate floe.yaml`` first changes to
+      the folder of ``floe.yaml`` (where dbt runs); ``floe validate manifest.yaml``
+      and :func:`~floe_hooks.check_health` keep the caller's working directory.
 
     :param compute: the resolved compute, as for :func:`generate_profile`.
     :param timeout: seconds the framework will wait. Pass it to your driver's connect
@@ -212,6 +238,11 @@ def resource_requirements(compute: ComputeConfig) -> ResourceSpec:  # type: igno
         :meth:`ResourceSpec.resolve <floe_hooks.ResourceSpec.resolve>` implements the
         usual policy in one call.
     :return: a :class:`~floe_hooks.ResourceSpec` (validated quantities, request <= limit).
+        The presets (CPU, memory, ephemeral storage; request / limit):
+
+        * ``small``: 100m / 500m, 256Mi / 512Mi, 100Mi / 500Mi
+        * ``medium``: 500m / 2000m, 1Gi / 4Gi, 500Mi / 2Gi
+        * ``large``: 2000m / 8000m, 4Gi / 16Gi, 1Gi / 5Gi
 
     Example::
 

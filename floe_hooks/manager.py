@@ -45,6 +45,7 @@ from floe_hooks._text import PluginRaised as _PluginRaised
 from floe_hooks._text import one_line as _one_line
 from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.errors import (
+    ComputeTimeoutError,
     ConfigError,
     FloeError,
     IncompatibleAPIError,
@@ -819,7 +820,7 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
 
     Compile-time hooks (``generate_profile``, ``resource_requirements``,
     ``catalog_attachment_sql``) are pure and local, so one that runs for ``timeout``
-    seconds is hung: this raises :class:`~floe_hooks.errors.PluginError` naming the plugin,
+    seconds is hung: this raises :class:`~floe_hooks.errors.ComputeTimeoutError` naming the plugin,
     its distribution and the hook (``generate_profile did not return within 30 s``) and
     stops waiting. The worker is a daemon, never joined, so it cannot keep the process
     alive; should the hung call ever return, the worker unwinds at once instead of carrying
@@ -831,7 +832,7 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
 
         compiled = run_with_hook_deadline(lambda: compile_product(product), timeout=30)
 
-    :raises PluginError: a hook call outlived ``timeout``.
+    :raises ComputeTimeoutError: a hook call outlived ``timeout`` (a ``PluginError``).
     """
     timeout = _checked_timeout(timeout)
     context = contextvars.copy_context()
@@ -868,7 +869,14 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
             if expired:
                 _abandoned.add(ident)
         if expired:
-            raise owner.error(PluginError, f"{hook} did not return within {timeout:g} s")
+            raise ComputeTimeoutError(
+                f"{hook} did not return within {timeout:g} s",
+                hook=hook,
+                timeout=timeout,
+                plugin=owner.name,
+                distribution=owner.distribution,
+                version=owner.version,
+            )
     ok, value = outcome[0]
     if ok:
         return value  # type: ignore[no-any-return]

@@ -418,8 +418,15 @@ def _relocate(exc: ConfigError, layers: Sequence[_Layer]) -> ConfigError:
         depth = _depth(layer.raw, tokens)
         if depth > best_depth:
             best, best_depth = layer, depth
-    path = best.prefix if best.short else _join(best.prefix, exc.path)
-    return ConfigError(exc.message, file=best.file, path=path)
+
+    def place(path: str | None) -> str:
+        # the short form `- name` has no keys to point at, but a missing config field does
+        if best.short and not (path or "").startswith("config"):
+            return best.prefix
+        return _join(best.prefix, path)
+
+    problems = tuple((place(path), message) for path, message in exc.problems)
+    return ConfigError(exc.message, file=best.file, path=place(exc.path), problems=problems)
 
 
 # --------------------------------------------------------------------------- resolution

@@ -15,15 +15,20 @@ Every compute plugin should pass the same checks; write them once by subclassing
         broken_config = {"host": "127.0.0.1", "port": 1}   # nothing listens there
         credentials = {"password": {"env": "MYCOMPUTE_PASSWORD"}}
 
-``pytest`` then runs about fifteen checks against your plugin: its metadata is
+``pytest`` then runs about twenty-five checks against your plugin: its metadata is
 complete and speaks a compatible ``floe_api_version``; it registers cleanly with
 pluggy (every hook known, every argument one the hookspec offers, every required
-hook present); it serves ``compute_type``; your config class is strict and
+hook present); it serves ``compute_type``; your config class is frozen, strict and
 round-trips through floe's converter; ``generate_profile`` returns a YAML-able dict
-with a string ``type`` and no plaintext secret; ``validate_connection`` answers a
-broken config with an unhealthy :class:`~floe_hooks.ConnectionResult` within its
-timeout, without echoing a secret; ``resource_requirements`` returns valid specs for
-every workload size; and the module imports nothing but the public ``floe_hooks`` API.
+with a string ``type``, the compute's ``threads`` and no plaintext secret, which your
+dbt adapter's credentials class accepts (when the adapter is installed);
+``validate_connection`` answers a broken config with an unhealthy
+:class:`~floe_hooks.ConnectionResult` within its timeout, and never shows a canary
+secret; with ``target_config``, a missing target is not healthy and nothing is
+created, and a file that is not a database is unhealthy; ``resource_requirements``
+returns valid specs for every workload size; and the module imports nothing but the
+public ``floe_hooks`` API. Registration and the frozen config are gates: when one
+fails, that is the one failure, and the checks that need it are skipped saying so.
 
 For tests of a host application (or of hooks one at a time), :func:`make_plugin` builds
 a plugin module in memory, with working defaults for every required hook::
@@ -50,6 +55,7 @@ import ast
 import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -58,6 +64,7 @@ import pytest
 
 from floe_hooks import hookspecs
 from floe_hooks._version import FLOE_API_VERSION
+from floe_hooks.errors import IncompatibleAPIError, PluginError
 from floe_hooks.manager import (
     PluginInfo,
     PluginManager,
@@ -212,6 +219,56 @@ def _walk_profile(value: Any, path: str) -> Iterator[tuple[str, Any]]:
             yield from _walk_profile(item, f"{path}[{index}]")
 
 
+def _is_frozen(cls: type) -> bool:
+    """Whether ``cls`` is an attrs class whose instances refuse attribute assignment."""
+    return attrs.has(cls) and getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs"
+
+
+def _with_target(value: Any, target: str) -> Any:
+    """``value`` with every ``{target}`` inside its strings replaced by ``target``."""
+    if isinstance(value, str):
+        return value.replace("{target}", target)
+    if isinstance(value, Mapping):
+        return {key: _with_target(item, target) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_with_target(item, target) for item in value]
+    return value
+
+
+def _signature_problem(plugin: object) -> str | None:
+    """One sentence naming the first hookimpl argument its hookspec does not offer, if any."""
+    from floe_hooks._markers import PROJECT
+
+    for name in sorted(dir(plugin)):
+        function = getattr(plugin, name, None)
+        if not callable(function) or getattr(function, f"{PROJECT}_impl", None) is None:
+            continue
+        spec = getattr(hookspecs, name, None)
+        if spec is None:
+            return f"{name} is not a floe hook; the hooks are: {', '.join(sorted(_hook_names()))}"
+        offered = list(inspect.signature(spec).parameters)
+        taken = [p for p in inspect.signature(function).parameters if p != "self"]
+        extra = [p for p in taken if p not in offered]
+        if extra:
+            return (
+                f"{name}({', '.join(taken)}) takes {', '.join(map(repr, extra))}, which the hookspec "
+                f"{name}({', '.join(offered)}) does not offer: "
+                "take any of its arguments, by name, and no others"
+            )
+    return None
+
+
+def _hook_names() -> tuple[str, ...]:
+    return (*hookspecs.REQUIRED_HOOKS, *hookspecs.OPTIONAL_HOOKS)
+
+
+#: File names the missing-target check tries: plain, and ones a hand-built URI gets wrong.
+_MISSING_TARGETS = ("missing.db", "what?.db", "hash#tag.db", "per%3Fcent.db")
+
+_REGISTRATION_GATE = "test_registers_cleanly_with_pluggy"
+_CONFIG_GATE = "test_config_class_is_a_frozen_attrs_class"
+
+
 class ComputePluginContract:
     """Subclass this (as ``Test...``) to run floe's contract checks against a plugin.
 
@@ -219,6 +276,12 @@ class ComputePluginContract:
     :attr:`broken_config` are required. Attributes are read through ``self``, so a
     subclass may compute one in a property or set it from an autouse fixture (a
     broken config pointing at a socket the fixture opened, for example).
+
+    Two checks are gates: :meth:`test_registers_cleanly_with_pluggy` (hook names,
+    hook arguments, required hooks, metadata) and
+    :meth:`test_config_class_is_a_frozen_attrs_class`. When a gate fails, it is the
+    one failure with the one message to act on; the checks that need a registered
+    plugin or a usable config are skipped, saying which gate they depend on.
     """
 
     #: The plugin object: usually your module of ``@hookimpl`` functions.
@@ -232,27 +295,81 @@ class ComputePluginContract:
     sample_config: ClassVar[Mapping[str, Any] | None] = None
     #: A ``config:`` block that structures fine but cannot connect (a closed port...).
     broken_config: ClassVar[Mapping[str, Any] | None] = None
-    #: The compute's ``credentials`` (references, plain data), used with both configs.
+    #: For a compute that lives in a file or folder: a ``config:`` block in which the
+    #: suite replaces ``{target}`` by a path in a temporary folder of its own, e.g.
+    #: ``{"path": "{target}"}``. The health check must then answer ``unhealthy`` (or
+    #: ``degraded``) for a missing target and create nothing (names with ``?``, ``#`` and
+    #: ``%`` included), and ``unhealthy`` for a file that is not a database. None: not
+    #: file-based.
+    target_config: ClassVar[Mapping[str, Any] | None] = None
+    #: The compute's ``credentials`` (references, plain data), used with every config.
     credentials: ClassVar[Mapping[str, Mapping[str, str]]] = {}
-    #: Other compute fields for both configs (``threads``, ``timeout_seconds``...).
+    #: Other compute fields for every config (``threads``, ``timeout_seconds``...).
     compute_fields: ClassVar[Mapping[str, Any]] = {}
-    #: The timeout handed to ``validate_connection`` for the broken config, in seconds.
+    #: The timeout handed to ``validate_connection`` by the health checks, in seconds.
     timeout: ClassVar[float] = 2.0
     #: Extra seconds the suite waits beyond :attr:`timeout` (thread start-up, imports).
     timeout_grace: ClassVar[float] = 1.0
     #: The compute name used by the checks.
     compute_name: ClassVar[str] = "contract"
 
+    # ------------------------------------------------------------------ gates
+
+    def registration_error(self) -> PluginError | None:
+        """The error a strict manager raises registering the plugin, or None when it registers."""
+        try:
+            PluginManager(autoload=False, strict=True).register(self.plugin)
+        except PluginError as exc:
+            return exc
+        return None
+
+    def registration_problem(self) -> str | None:
+        """Why the plugin does not register with a strict manager, or None when it does."""
+        error = self.registration_error()
+        if error is None:
+            return None
+        return _signature_problem(self.plugin) or error.message
+
+    def config_problem(self) -> str | None:
+        """Why the plugin's ``config_class`` is unusable, or None when it is fine."""
+        manager = self.manager()
+        config_class = manager.config_class(self.compute_type)
+        if config_class is None:
+            if self.sample_config is not None:
+                return "sample_config is set but the plugin declares no config_class"
+            return None
+        if not attrs.fields(config_class):
+            return f"config_class {config_class.__qualname__} has no fields"
+        if not _is_frozen(config_class):
+            return (
+                f"config_class must be frozen: decorate {config_class.__qualname__} with "
+                "@attrs.frozen (floe hands one instance to every hook call)"
+            )
+        return None
+
+    def _depends_on(self, gate: str, problem: str | None) -> None:
+        if problem is not None:
+            pytest.skip(f"depends on {gate}, which failed")
+
     # ------------------------------------------------------------------ helpers
 
     def manager(self) -> PluginManager:
-        """A fresh strict manager holding only :attr:`plugin`."""
+        """A fresh strict manager holding only :attr:`plugin`.
+
+        Skips the calling check, naming the gate, when the plugin does not register.
+        """
+        problem = self.registration_problem()
+        self._depends_on(_REGISTRATION_GATE, problem)
         manager = PluginManager(autoload=False, strict=True)
         manager.register(self.plugin)
         return manager
 
     def compute(self, manager: PluginManager, config: Mapping[str, Any] | None = None) -> ComputeConfig:
-        """The sample compute (or one with ``config``), structured as ``floe`` would."""
+        """The sample compute (or one with ``config``), structured as ``floe`` would.
+
+        Skips the calling check, naming the gate, when the config class is unusable.
+        """
+        self._depends_on(_CONFIG_GATE, self.config_problem())
         return make_compute(
             manager,
             self.compute_type,
@@ -268,6 +385,46 @@ class ComputePluginContract:
             b.path: f"contract-secret-{index}-do-not-print"
             for index, b in enumerate(secret_bindings(compute))
         }
+
+    def check(
+        self,
+        manager: PluginManager,
+        compute: ComputeConfig,
+        secrets: Mapping[str, SecretValue] | None = None,
+    ) -> ConnectionResult:
+        """Run ``validate_connection`` in a thread, failing when it overruns :attr:`timeout`.
+
+        ``secrets`` defaults to a stand-in value for each of the compute's credentials,
+        as ``floe validate`` would resolve them.
+        """
+        if secrets is None:
+            secrets = {path: SecretValue(value) for path, value in self.secret_values(compute).items()}
+        outcome: list[object] = []
+
+        def run() -> None:
+            try:
+                outcome.append(manager.validate_connection(compute, timeout=self.timeout, secrets=secrets))
+            except BaseException as exc:  # reported below, in the test's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run, name="floe-contract-check", daemon=True)
+        worker.start()
+        worker.join(self.timeout + self.timeout_grace)
+        assert not worker.is_alive(), (
+            f"validate_connection still running {self.timeout + self.timeout_grace:g} s after a "
+            f"{self.timeout:g} s timeout: pass the timeout to your driver"
+        )
+        (result,) = outcome
+        if isinstance(result, BaseException):
+            raise AssertionError(f"validate_connection raised instead of reporting: {result!r}") from result
+        assert isinstance(result, ConnectionResult)
+        return result
+
+    def target_compute(self, manager: PluginManager, target: Path) -> ComputeConfig | None:
+        """The compute of :attr:`target_config` pointing at ``target`` (None: not file-based)."""
+        if self.target_config is None:
+            return None
+        return self.compute(manager, _with_target(self.target_config, str(target)))
 
     # ------------------------------------------------------------------ metadata
 
@@ -285,27 +442,29 @@ class ComputePluginContract:
 
     def test_api_version_is_compatible(self) -> None:
         """floe_api_version has the framework's major and no newer minor."""
-        meta = self.manager().plugin_for(self.compute_type).metadata
+        error = self.registration_error()
+        if error is not None and not isinstance(error, IncompatibleAPIError):
+            self._depends_on(_REGISTRATION_GATE, error.message)
+        meta = getattr(self.plugin, "plugin_metadata")()  # noqa: B009 - a hookimpl, called directly
         assert api_compatible(meta.floe_api_version), (
             f"floe_api_version {meta.floe_api_version!r} is not served by this floe-hooks"
         )
 
     def test_config_class_is_a_frozen_attrs_class(self) -> None:
-        """The typed config is immutable, like every floe model."""
-        config_class = self.manager().config_class(self.compute_type)
-        if config_class is None:
-            assert self.sample_config is None, "sample_config is set but the plugin declares no config_class"
-            return
-        assert attrs.has(config_class)
-        assert attrs.fields(config_class), "config_class has no fields"
-        instance = self.compute(self.manager()).config
-        with pytest.raises(attrs.exceptions.FrozenInstanceError):
-            setattr(instance, attrs.fields(config_class)[0].name, None)
+        """The typed config is a frozen attrs class with fields (a gate: config checks need it)."""
+        problem = self.config_problem()
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
 
     # ------------------------------------------------------------------ registration
 
     def test_registers_cleanly_with_pluggy(self) -> None:
-        """Registering raises nothing: hook names and arguments match the hookspecs."""
+        """Registering raises nothing: hook names and arguments match the hookspecs (a gate)."""
+        error = self.registration_error()
+        if isinstance(error, IncompatibleAPIError):
+            self._depends_on("test_api_version_is_compatible", error.message)
+        if error is not None:
+            pytest.fail(f"the plugin does not register: {self.registration_problem()}", pytrace=False)
         info = self.manager().plugin_for(self.compute_type)
         assert isinstance(info, PluginInfo)
         assert set(hookspecs.REQUIRED_HOOKS) <= set(info.hooks)
@@ -332,6 +491,7 @@ class ComputePluginContract:
         """Installed, the distribution's ``floe.computes`` entry point loads this plugin cleanly."""
         if self.entry_point is None:
             return  # an inline plugin under test: nothing installed to discover
+        self._depends_on(_REGISTRATION_GATE, self.registration_problem())
         manager = PluginManager(strict=False)
         failures = {f.name: f.reason for f in manager.failures}
         assert self.entry_point not in failures, f"failed to load: {failures.get(self.entry_point)}"
@@ -430,41 +590,129 @@ class ComputePluginContract:
             if isinstance(value, str) and _secret_like(key) and value:
                 assert "env_var(" in value, f"profile key {path!r} holds a literal, not an env_var() template"
 
+    def test_compute_level_threads_win(self) -> None:
+        """A compute's ``threads:`` is dbt's ``threads``: a profile with ``threads`` carries it."""
+        from floe_hooks._precedence import overridden_setting
+
+        manager = self.manager()
+        compute = attrs.evolve(self.compute(manager), threads=7)
+        problem = overridden_setting(compute, manager.generate_profile(compute))
+        assert problem is None, problem
+
+    def test_profile_passes_the_adapters_own_validation(self) -> None:
+        """With the plugin's dbt adapter installed, its credentials class accepts the profile.
+
+        The adapter is the one ``PluginMetadata.dbt_adapter`` names; without it installed
+        there is nothing to ask, and the check passes (run it where the adapter is).
+        """
+        manager = self.manager()
+        compute = self.compute(manager)
+        meta = manager.plugin_for(self.compute_type).metadata
+        profile = manager.generate_profile(compute)
+        problem = _adapter_rejects(meta.dbt_adapter, profile)
+        assert problem is None, f"{meta.dbt_adapter} refuses the generated profile: {problem}"
+
     # ------------------------------------------------------------------ validate_connection
 
     def test_broken_config_is_unhealthy_within_the_timeout(self) -> None:
-        """A compute that cannot work gets an unhealthy ConnectionResult, in time, without secrets."""
+        """A compute that cannot work gets an unhealthy ConnectionResult with a message, in time."""
         assert self.broken_config is not None or self.sample_config is None, (
             "set broken_config: a config block that structures but cannot connect"
         )
         manager = self.manager()
         compute = self.compute(manager, self.broken_config)
         secrets = {path: SecretValue(value) for path, value in self.secret_values(compute).items()}
-        outcome: list[object] = []
-
-        def check() -> None:
-            try:
-                outcome.append(manager.validate_connection(compute, timeout=self.timeout, secrets=secrets))
-            except BaseException as exc:  # reported below, in the test's thread
-                outcome.append(exc)
-
-        worker = threading.Thread(target=check, name="floe-contract-check", daemon=True)
-        worker.start()
-        worker.join(self.timeout + self.timeout_grace)
-        assert not worker.is_alive(), (
-            f"validate_connection still running {self.timeout + self.timeout_grace:g} s after a "
-            f"{self.timeout:g} s timeout: pass the timeout to your driver"
-        )
-        (result,) = outcome
-        if isinstance(result, BaseException):
-            raise AssertionError(f"validate_connection raised instead of reporting: {result!r}") from result
-        assert isinstance(result, ConnectionResult)
+        result = self.check(manager, compute, secrets)
         assert result.status is ConnectionStatus.UNHEALTHY, result
         assert result.message, "say what is wrong in ConnectionResult.message"
         assert result.latency_ms >= 0
-        shown = " ".join([result.message, *result.warnings, *map(str, result.details.values())])
-        for path, value in self.secret_values(compute).items():
-            assert value not in shown, f"the value of secret {path!r} appears in the result"
+
+    def test_health_check_of_a_missing_target_creates_nothing(self, tmp_path: Path) -> None:
+        """A missing database is not ``healthy``, and checking it creates no file or folder.
+
+        ``degraded`` is allowed: an engine whose dbt adapter creates the file on its first
+        run (DuckDB) may say so.
+
+        Tried with plain names and with names holding ``?``, ``#`` and ``%``, which a
+        ``file:`` URI built by hand reads as a query, a fragment or an escape.
+        """
+        manager = self.manager()
+        for index, name in enumerate(_MISSING_TARGETS):
+            folder = tmp_path / f"case{index}"
+            folder.mkdir()
+            target = folder / name
+            compute = self.target_compute(manager, target)
+            if compute is None:
+                return  # not file-based: nothing to create
+            result = self.check(manager, compute)
+            created = sorted(p.name for p in folder.iterdir())
+            assert not created, (
+                f"the health check of the missing {name!r} created {created}: open the target "
+                "read-only and never create it (for a file: URI, build it with "
+                "pathlib.Path(path).resolve().as_uri() and add ?mode=ro)"
+            )
+            assert result.status is not ConnectionStatus.HEALTHY, (
+                f"the health check of the missing {name!r} answered healthy: a missing database "
+                f"is unhealthy (or degraded, when dbt creates it on its first run): {result.message}"
+            )
+
+    def test_a_target_that_is_not_a_database_is_unhealthy(self, tmp_path: Path) -> None:
+        """A file that exists but holds no database is ``unhealthy``, and is left unchanged."""
+        manager = self.manager()
+        target = tmp_path / "not-a-database.db"
+        content = b"floe contract suite: this file is text, not a database\n" * 64
+        target.write_bytes(content)
+        compute = self.target_compute(manager, target)
+        if compute is None:
+            return  # not file-based
+        result = self.check(manager, compute)
+        assert result.status is ConnectionStatus.UNHEALTHY, (
+            f"the health check of a file that is not a database answered {result.status.value}: "
+            "read the data (e.g. the schema catalog), not only the driver's version"
+        )
+        assert target.read_bytes() == content, "the health check changed the file it checked"
+        assert sorted(p.name for p in tmp_path.iterdir()) == [target.name], (
+            f"the health check left files beside the target: {sorted(p.name for p in tmp_path.iterdir())}"
+        )
+
+    def test_no_health_check_output_holds_a_canary_secret(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A secret's value never appears in what a health check returns or prints.
+
+        Each credential gets a unique canary value (in the environment and in
+        ``secrets``); every config the suite knows is checked with it.
+        """
+        import uuid
+
+        manager = self.manager()
+        configs = [None, self.broken_config]
+        if self.target_config is not None:
+            configs.append(_with_target(self.target_config, str(tmp_path / "canary.db")))
+        seen: list[str] = []
+        for config in configs:
+            compute = self.compute(manager, config)
+            canaries = {b.path: f"floe-canary-{uuid.uuid4().hex}" for b in secret_bindings(compute)}
+            for binding in secret_bindings(compute):
+                for variable in (binding.ref.env, binding.variable):
+                    if variable:
+                        monkeypatch.setenv(variable, canaries[binding.path])
+            secrets = {path: SecretValue(value) for path, value in canaries.items()}
+            result = self.check(manager, compute, secrets)
+            shown = " ".join(
+                [repr(result), result.message, *result.warnings, *map(str, result.details.values())]
+            )
+            captured = capfd.readouterr()
+            for path, value in canaries.items():
+                outputs = (("the result", shown), ("stdout", captured.out), ("stderr", captured.err))
+                where = [label for label, text in outputs if value in text]
+                found = f"secret {path!r} in {' and '.join(where)}"
+                if where and found not in seen:
+                    seen.append(found)
+        assert not seen, (
+            f"the health check shows a secret's value ({'; '.join(seen)}): build messages "
+            "yourself, never from a DSN or the driver's text"
+        )
 
     # ------------------------------------------------------------------ resource_requirements
 
@@ -489,6 +737,36 @@ class ComputePluginContract:
         explicit = ResourceSpec("250m", "750m", "300Mi", "600Mi")
         compute = attrs.evolve(self.compute(manager), resources=explicit)
         assert manager.resource_requirements(compute) == explicit
+
+
+def _adapter_rejects(requirement: str | None, profile: Mapping[str, Any]) -> str | None:
+    """Why the installed dbt adapter of ``requirement`` refuses ``profile`` (None: accepted or absent).
+
+    Asks the adapter's own ``Credentials`` class what dbt asks it when it loads a
+    profile, without a connection: aliases translated (``dbname`` -> ``database``), its
+    JSON-schema validation, then construction (``__post_init__`` checks).
+    """
+    import importlib.metadata
+    import re
+
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement or "")
+    if match is None:
+        return None
+    try:
+        importlib.metadata.distribution(match.group(0))
+    except importlib.metadata.PackageNotFoundError:
+        return None  # the adapter is not installed here: nothing to ask
+    from dbt.adapters.factory import FACTORY
+
+    credentials = FACTORY.load_plugin(str(profile["type"]))
+    data = {key: value for key, value in profile.items() if key not in ("type", "threads")}
+    try:
+        data = credentials.translate_aliases(data)
+        credentials.validate(data)
+        credentials.from_dict(data)
+    except Exception as exc:  # the adapter's own words are the message
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return None
 
 
 # ---------------------------------------------------------------------- pytest fixtures

@@ -12,6 +12,7 @@ from floe_hooks import PluginManager, set_plugin_manager
 
 if str(Path(__file__).parent) not in sys.path:  # plugin_site, the one fixture site (import mode importlib)
     sys.path.insert(0, str(Path(__file__).parent))
+pytest_plugins = ["pytester"]  # tests/contract runs the contract suite against broken plugins
 
 
 @pytest.fixture

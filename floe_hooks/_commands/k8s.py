@@ -78,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"floe: warning: {' '.join(redact(str(warning)).splitlines())}", file=sys.stderr)
     if args.out == "-":
         sys.stdout.write(render_kubernetes(compiled, output=output, allow_pod_local=args.allow_pod_local))
+        if output == "jobs" and len(compiled.run_plan) > 1:  # stdout is the manifest: the hint goes to stderr
+            print(
+                f"floe: {len(compiled.run_plan)} Jobs: apply them in order (label floe.dev/step=1, 2, ...), "
+                "waiting for each to complete, or use --format argo; --out DIR prints the commands",
+                file=sys.stderr,
+            )
         return 0
     out = args.out if args.out is not None else default_k8s_dir(args.floe_yaml)
     path = write_kubernetes(compiled, out, output=output, allow_pod_local=args.allow_pod_local)

@@ -139,7 +139,7 @@ def test_a_good_plugin_passes_every_check(outcomes: dict[str, dict[str, str]]) -
     [
         ("inlines_secret", "test_profile_holds_no_plaintext_secret"),
         ("ignores_timeout", "test_broken_config_is_unhealthy_within_the_timeout"),
-        ("echoes_secret", "test_broken_config_is_unhealthy_within_the_timeout"),
+        ("echoes_secret", "test_no_health_check_output_holds_a_canary_secret"),
         ("private_import", "test_imports_only_the_public_floe_hooks_api"),
         ("unknown_argument", "test_registers_cleanly_with_pluggy"),
         ("no_type", "test_profile_has_a_string_type"),
@@ -160,6 +160,13 @@ def test_a_narrow_defect_fails_only_its_own_checks(outcomes: dict[str, dict[str,
     assert failed(outcomes, "no_description") == {"test_metadata_is_complete"}
     assert failed(outcomes, "private_import") == {"test_imports_only_the_public_floe_hooks_api"}
     assert failed(outcomes, "inlines_secret") == {"test_profile_holds_no_plaintext_secret"}
+    assert failed(outcomes, "echoes_secret") == {"test_no_health_check_output_holds_a_canary_secret"}
+
+
+def test_a_gate_defect_fails_one_check_and_the_rest_depend_on_it(outcomes: dict[str, dict[str, str]]) -> None:
+    """A bad hook signature or a mutable config is one failure, not one per check."""
+    assert failed(outcomes, "unknown_argument") == {"test_registers_cleanly_with_pluggy"}
+    assert failed(outcomes, "mutable_config") == {"test_config_class_is_a_frozen_attrs_class"}
 
 
 def test_the_good_plugin_source_is_what_the_variants_start_from() -> None:

@@ -20,3 +20,5 @@ class TestDuckDBContract(ComputePluginContract):
     }
     # a directory where the database file should be: DuckDB cannot open it
     broken_config: ClassVar[Mapping[str, Any]] = {"path": "/"}
+    # the suite's own folder: a missing file is not created, a text file is unhealthy
+    target_config: ClassVar[Mapping[str, Any]] = {"path": "{target}"}

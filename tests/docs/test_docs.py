@@ -1,8 +1,9 @@
 """The plugin author's documentation stays true to the code.
 
-* docs/hooks.md has one section per hookspec, titled with its exact signature, with
-  an example hookimpl; a hook added to or removed from floe_hooks.hookspecs without
-  the page following fails here.
+* docs/hooks.md is rendered from the hookspec docstrings (``python -m
+  floe_hooks._hookdoc docs/hooks.md``) and has one section per hookspec, titled with
+  its exact signature, with an example hookimpl; a hook added to or removed from
+  floe_hooks.hookspecs without the page following fails here.
 * docs/lifecycle.md says when every hook fires.
 * docs/writing-plugins.md is executable: its files are written out, "installed"
   (a dist-info with the entry points of its setup.cfg, as pip would leave), listed by
@@ -56,6 +57,16 @@ def documented() -> dict[str, tuple[list[str], str]]:
         assert match["name"] not in sections, f"hook {match['name']} documented twice"
         sections[match["name"]] = (args, text[match.end() : end])
     return sections
+
+
+def test_hooks_md_is_rendered_from_the_hookspec_docstrings() -> None:
+    """One source: docs/hooks.md is what floe_hooks._hookdoc renders from hookspecs.py."""
+    from floe_hooks._hookdoc import render
+
+    assert HOOKS_MD.read_text(encoding="utf-8") == render(), (
+        "docs/hooks.md differs from the hookspec docstrings: edit floe_hooks/hookspecs.py, then run "
+        "`python -m floe_hooks._hookdoc docs/hooks.md`"
+    )
 
 
 def test_the_hookspec_module_declares_its_hooks() -> None:
@@ -233,3 +244,114 @@ def test_the_readme_lists_exactly_the_public_api() -> None:
     names = re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", listed)
     module_names = {"floe_hooks", "ComputePluginContract", "make_compute", "make_plugin"}
     assert sorted(set(names) - module_names) == sorted(floe_hooks.__all__)
+
+
+# ---------------------------------------------------------------------- the tutorial, with real dbt-sqlite
+
+_DBT_PROJECT = """\
+name: analytics
+version: "1.0"
+profile: analytics
+model-paths: [models]
+"""
+
+_CHECKS = """\
+version: 1
+compute:
+  default: built
+  approved:
+    - {name: built, type: sqlite, config: {path: warehouse/analytics.db}}
+    - {name: text, type: sqlite, config: {path: warehouse/notes.db}}
+    - {name: missing, type: sqlite, config: {path: warehouse/missing.db}}
+    - {name: query, type: sqlite, config: {path: 'warehouse/what?.db'}}
+    - {name: fragment, type: sqlite, config: {path: 'warehouse/hash#tag.db'}}
+"""
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False)
+
+
+@pytest.mark.sqlite
+def test_tutorial_plugin_drives_real_dbt_sqlite(
+    installed_tutorial: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """floe compile, dbt debug, dbt run, then floe validate on what dbt wrote and on bad files."""
+    root, env = installed_tutorial
+    project = tmp_path / "analytics"
+    (project / "models" / "marts").mkdir(parents=True)
+    (project / "warehouse").mkdir()
+    for name in ("manifest.yaml", "floe.yaml"):
+        shutil.copy(root / name, project / name)
+    (project / "dbt_project.yml").write_text(_DBT_PROJECT)
+    (project / "models" / "marts" / "orders.sql").write_text("select 1 as id, 'open' as status\n")
+    env = {**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+
+    compiled = _run([*floe_command(), "compile", "floe.yaml"], project, env)
+    assert compiled.returncode == 0, compiled.stderr
+    profiles = ["--profiles-dir", "target/floe"]
+    debug = _run([dbt, "debug", *profiles], project, env)
+    assert debug.returncode == 0, debug.stdout + debug.stderr
+    built = _run([dbt, "run", *profiles], project, env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    database = project / "warehouse" / "analytics.db"
+    assert database.is_file()
+
+    (project / "warehouse" / "notes.db").write_text("not a database\n" * 100)
+    (project / "checks.yaml").write_text(_CHECKS)
+    before = sorted(p.name for p in (project / "warehouse").iterdir())
+    checked = _run([*floe_command(), "validate", "checks.yaml", "--format", "json"], project, env)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    status = {row["compute"]: row["status"] for row in json.loads(checked.stdout)["computes"]}
+    assert status == {
+        "built": "healthy",
+        "text": "unhealthy",
+        "missing": "unhealthy",
+        "query": "unhealthy",
+        "fragment": "unhealthy",
+    }
+    assert sorted(p.name for p in (project / "warehouse").iterdir()) == before == ["analytics.db", "notes.db"]
+
+    healthy = _run([*floe_command(), "validate", "floe.yaml"], project, env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+
+
+@pytest.mark.sqlite
+def test_the_contract_suite_asks_dbt_sqlites_credentials_class() -> None:
+    """What the suite's adapter check sees: dbt-sqlite's own schema, without a connection.
+
+    (dbt-sqlite's "at least one schema must be called 'main'" is checked when it
+    connects: the end-to-end test above meets it through ``dbt debug``.)
+    """
+    from floe_hooks.testing import _adapter_rejects
+
+    profile = {
+        "type": "sqlite",
+        "threads": 1,
+        "database": "database",
+        "schema": "main",
+        "schemas_and_paths": {"main": "warehouse/analytics.db"},
+        "schema_directory": "warehouse",
+    }
+    assert _adapter_rejects("dbt-sqlite>=1.10", profile) is None
+    without = {key: value for key, value in profile.items() if key != "schema_directory"}
+    assert _adapter_rejects("dbt-sqlite>=1.10", without) == "'schema_directory' is a required property"
+    flat = {**profile, "schemas_and_paths": "warehouse/analytics.db"}
+    assert _adapter_rejects("dbt-sqlite>=1.10", flat) == "'warehouse/analytics.db' is not of type 'object'"
+
+
+@pytest.mark.sqlite
+def test_tutorial_contract_suite_asks_dbt_sqlite(installed_tutorial: tuple[Path, dict[str, str]]) -> None:
+    root, env = installed_tutorial
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "floe-compute-sqlite/tests", "-p", "no:cacheprovider", "-q", "-rs"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped" not in result.stdout, result.stdout
