@@ -875,7 +875,7 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
                 timeout=timeout,
                 plugin=owner.name,
                 distribution=owner.distribution,
-                version=owner.version,
+                version=owner.distribution_version,
             )
     ok, value = outcome[0]
     if ok:
