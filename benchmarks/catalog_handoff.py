@@ -110,23 +110,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="DuckLake metadata in a real PostgreSQL")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
+    figures = measure(args.rows, args.repeat, args.postgres)
+    print(
+        f"{args.rows:,} rows, A -> B, two processes each, median of {args.repeat} "
+        f"(DuckLake metadata: {figures['metadata']})"
+    )
+    print(
+        f"  floor   (Parquet file):  {figures['floor_wall_s'] * 1000:7.0f} ms wall "
+        f"(write {figures['floor_write_s'] * 1000:.0f} + read {figures['floor_read_s'] * 1000:.0f}), "
+        f"{figures['floor_inner_s'] * 1000:.0f} ms inside DuckDB"
+    )
+    print(
+        f"  catalog (DuckLake):      {figures['catalog_wall_s'] * 1000:7.0f} ms wall "
+        f"(write {figures['catalog_write_s'] * 1000:.0f} + read {figures['catalog_read_s'] * 1000:.0f}), "
+        f"{figures['catalog_inner_s'] * 1000:.0f} ms inside DuckDB"
+    )
+    print(
+        f"  ratio: {figures['ratio_wall']:.2f}x wall, {figures['ratio_inner']:.2f}x inside DuckDB "
+        f"(goal <= 1.5x): {'met' if figures['ratio_wall'] <= 1.5 else 'missed'}"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
 
+
+def measure(rows: int, repeat: int, postgres: bool) -> dict[str, Any]:
+    """Hand a ``rows``-row table from A to B ``repeat`` times each way; the medians and ratios."""
     work = Path(tempfile.mkdtemp(prefix="floe-handoff-"))
+    try:
+        return _measure(work, rows, repeat, postgres)
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(work: Path, rows: int, repeat: int, postgres: bool) -> dict[str, Any]:
     ext = work / "extensions"
-    _link_extensions(ext, args.postgres)
-    server = _start_postgres() if args.postgres else None
-    table = TABLE.format(rows=args.rows)
+    _link_extensions(ext, postgres)
+    server = _start_postgres() if postgres else None
+    table = TABLE.format(rows=rows)
     floor: list[tuple[float, float, float, float]] = []
     lake: list[tuple[float, float, float, float]] = []
     try:
-        for run in range(args.repeat):
+        for run in range(repeat):
             base = work / f"run{run}"
             base.mkdir()
             f = {
                 "mode": "floor",
                 "ext": str(ext),
                 "table": table,
-                "rows": args.rows,
+                "rows": rows,
                 "file": str(base / "t.parquet"),
             }
             wa, ia = _child("write", {**f, "db": str(base / "fa.duckdb")})
@@ -149,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             else:
                 setup = [f"ATTACH 'ducklake:{base}/lake.ducklake' AS lake (DATA_PATH '{base}/data/')"]
-            c = {"mode": "catalog", "ext": str(ext), "table": table, "rows": args.rows, "setup": setup}
+            c = {"mode": "catalog", "ext": str(ext), "table": table, "rows": rows, "setup": setup}
             wa, ia = _child("write", {**c, "db": str(base / "a.duckdb")})
             wb, ib = _child("read", {**c, "db": str(base / "b.duckdb")})
             lake.append((wa + wb, ia + ib, wa, wb))
@@ -161,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         return statistics.median(s[index] for s in samples)
 
     figures = {
-        "rows": args.rows,
-        "repeat": args.repeat,
+        "rows": rows,
+        "repeat": repeat,
         "metadata": "postgres" if server is not None else "duckdb file",
         "floor_wall_s": med(floor, 0),
         "floor_inner_s": med(floor, 1),
@@ -175,30 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     figures["ratio_wall"] = figures["catalog_wall_s"] / figures["floor_wall_s"]
     figures["ratio_inner"] = figures["catalog_inner_s"] / figures["floor_inner_s"]
-    print(
-        f"{args.rows:,} rows, A -> B, two processes each, median of {args.repeat} "
-        f"(DuckLake metadata: {figures['metadata']})"
-    )
-    print(
-        f"  floor   (Parquet file):  {figures['floor_wall_s'] * 1000:7.0f} ms wall "
-        f"(write {figures['floor_write_s'] * 1000:.0f} + read {figures['floor_read_s'] * 1000:.0f}), "
-        f"{figures['floor_inner_s'] * 1000:.0f} ms inside DuckDB"
-    )
-    print(
-        f"  catalog (DuckLake):      {figures['catalog_wall_s'] * 1000:7.0f} ms wall "
-        f"(write {figures['catalog_write_s'] * 1000:.0f} + read {figures['catalog_read_s'] * 1000:.0f}), "
-        f"{figures['catalog_inner_s'] * 1000:.0f} ms inside DuckDB"
-    )
-    print(
-        f"  ratio: {figures['ratio_wall']:.2f}x wall, {figures['ratio_inner']:.2f}x inside DuckDB "
-        f"(goal <= 1.5x): {'met' if figures['ratio_wall'] <= 1.5 else 'missed'}"
-    )
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-    import shutil
-
-    shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return figures
 
 
 if __name__ == "__main__":

@@ -258,6 +258,7 @@ def test_floe_compile_leaves_json_out_of_the_profile_and_says_so(
     )
     (tmp_path / "dbt_project.yml").write_text("name: demo\nprofile: demo\nmodel-paths: [models]\n")
     (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.sql").write_text("select 1 as id\n")
     assert main(["compile", str(tmp_path / "floe.yaml")]) == 0
     out = capsys.readouterr().out
     assert (
