@@ -142,6 +142,36 @@ def summary_table(result: dict[str, Any]) -> str:
         side = [f"`import pluggy` {rss[k]:.0f} MB" for k in rss if k == "python -c 'import pluggy'"]
         side += [f"`dbt debug` {rss[k]:.0f} MB" for k in rss if k == "dbt debug --connection"]
         rows.append(f"| peak RSS | {'; '.join(parts)} | {'; '.join(side) or '-'} | - | - |")
+    if "floe_run" in b:
+        sc = b["floe_run"]["scenarios"]
+        r = b["floe_run"]["ratios"]
+
+        def one(name: str) -> str:
+            f = sc[name]
+            return f"{f['wall_s']:.1f} s (CPU {f['cpu_s']:.1f} s, {f['peak_rss_mb']:.0f} MB)"
+
+        hand = f"the same steps by hand as separate dbt commands {one('by_hand')}"
+        rows.append(
+            f"| `floe run` of the quickstart, cold | {one('floe_cold')} | {hand}: "
+            f"**{r['cold_vs_by_hand']:.2f}x** | <= 0.5x | {verdict['run_cold_vs_by_hand']} |"
+        )
+        rows.append(
+            f"| `floe run` again, unchanged project | {one('floe_warm')} | by hand: "
+            f"**{r['warm_vs_by_hand']:.3f}x** | <= 0.15x | {verdict['run_warm_vs_by_hand']} |"
+        )
+        rows.append(
+            f"| `floe run` against dbt in-process | {one('floe_cold')} | the same dbt invocations through "
+            f"`dbtRunner` {one('dbt_in_process')}: **{r['cold_vs_dbt_in_process']:.2f}x** | <= 1.1x | "
+            f"{verdict['run_vs_dbt_in_process']} |"
+        )
+    if "catalog" in b and "ratio_wall" in b["catalog"]:
+        c = b["catalog"]
+        rows.append(
+            f"| {c['rows']:,} rows from compute A to compute B through the catalog (DuckLake, "
+            f"{c['metadata']} metadata) | {c['catalog_wall_s']:.2f} s | one Parquet file written by one "
+            f"process and read by another {c['floor_wall_s']:.2f} s: **{c['ratio_wall']:.2f}x** wall "
+            f"({c['ratio_inner']:.2f}x inside DuckDB) | <= 1.5x | {verdict['catalog_handoff']} |"
+        )
     return "\n".join(rows)
 
 

@@ -26,7 +26,13 @@ The benchmarks:
   transform (goal: linear, the largest < 2 s), in process and as ``floe compile``;
 * ``dispatch``: a capability through the manager against the hookimpl called directly
   (goal: < 10 us extra);
-* ``memory``: peak RSS of ``floe compile`` on the largest case and of ``floe validate``.
+* ``memory``: peak RSS of ``floe compile`` on the largest case and of ``floe validate``;
+* ``floe_run`` (needs dbt): ``floe run`` of the quickstart cold and warm against the same steps
+  typed by hand as separate dbt commands (goals <= 0.5x, <= 0.15x) and against the same dbt
+  invocations made in-process (goal <= 1.1x), peak memory of each (``benchmarks/floe_run.py``);
+* ``catalog`` (needs the ``duckdb-extension-ducklake`` wheel): a 1,000,000-row table handed
+  from compute A to compute B through DuckLake against one Parquet file written by one
+  process and read by another (goal <= 1.5x; ``benchmarks/catalog_handoff.py``).
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ from _common import interleaved, ratio, run_checked, script, summarize  # noqa: 
 SCHEMA_VERSION = 1
 DEFAULT_JSON = HERE / "results" / "latest.json"
 BENCHMARKS = ("cold_start", "health", "concurrency", "compile", "dispatch", "memory")
+#: Run with the rest unless --tiny: they need dbt (``floe_run``) and DuckDB's ducklake wheel (``catalog``).
+PIPELINE = ("floe_run", "catalog")
 
 #: The budget of design.md, by goal id.
 GOALS = {
@@ -66,6 +74,10 @@ GOALS = {
     "compile_largest_cli": "1,000 computes / 10,000 transforms < 2 s (floe compile, cold)",
     "compile_linear": "time per transform flat from 1,000 to 10,000 transforms (ratio < 1.25)",
     "dispatch_overhead": "manager dispatch < 10 us over a direct call",
+    "run_cold_vs_by_hand": "floe run (cold) <= 0.5x the same steps as separate dbt commands",
+    "run_warm_vs_by_hand": "floe run (warm, unchanged project) <= 0.15x the same steps by hand",
+    "run_vs_dbt_in_process": "floe run <= 1.1x the same dbt invocations made in-process",
+    "catalog_handoff": "1,000,000 rows A -> B through the catalog <= 1.5x one Parquet file written and read",
 }
 
 
@@ -771,7 +783,59 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     if "dispatch" in results:
         r = results["dispatch"]
         add("dispatch_overhead", None, r["overhead_us"], r["goal_us"], "us")
+    if "floe_run" in results:
+        r, sc = results["floe_run"], results["floe_run"]["scenarios"]
+
+        def cpu(a: str, b: str) -> float:
+            return float(sc[a]["cpu_s"]) / float(sc[b]["cpu_s"])
+
+        add("run_cold_vs_by_hand", r["ratios"]["cold_vs_by_hand"], cpu("floe_cold", "by_hand"), 0.5, "x")
+        add("run_warm_vs_by_hand", r["ratios"]["warm_vs_by_hand"], cpu("floe_warm", "by_hand"), 0.15, "x")
+        add(
+            "run_vs_dbt_in_process",
+            r["ratios"]["cold_vs_dbt_in_process"],
+            cpu("floe_cold", "dbt_in_process"),
+            1.1,
+            "x",
+        )
+    if "catalog" in results and "ratio_wall" in results["catalog"]:
+        r = results["catalog"]
+        add("catalog_handoff", r["ratio_wall"], r["ratio_inner"], 1.5, "x")
     return rows
+
+
+def bench_floe_run(settings: Settings, work: Path) -> dict[str, Any]:
+    """``floe run`` of the quickstart: cold, warm, by hand, and through dbtRunner (benchmarks/floe_run.py)."""
+    import floe_run
+
+    _print("floe run (examples/quickstart): cold, warm, by hand, dbt in-process ...")
+    result: dict[str, Any] = floe_run.measure(1)
+    for name, figures in result["scenarios"].items():
+        _print(
+            f"  {name:<16} {figures['wall_s']:8.2f} s wall {figures['cpu_s']:8.2f} s CPU "
+            f"{figures['peak_rss_mb']:6.0f} MB peak"
+        )
+    return result
+
+
+def bench_catalog(settings: Settings, work: Path) -> dict[str, Any]:
+    """A 1,000,000-row table from compute A to compute B through DuckLake vs one Parquet file."""
+    import importlib.util
+
+    if importlib.util.find_spec("duckdb_extension_ducklake") is None:
+        _print("catalog: skipped, needs the duckdb-extension-ducklake wheel (tox -e bench installs it)")
+        return {"skipped": "duckdb-extension-ducklake is not installed"}
+    import catalog_handoff
+
+    rows = 1_000_000 if settings is not TINY else 10_000
+    repeat = 3 if settings is FULL else 1 if settings is TINY else 2
+    _print(f"catalog hand-off: {rows:,} rows A -> B, DuckLake (local metadata) vs Parquet, {repeat} runs ...")
+    result: dict[str, Any] = catalog_handoff.measure(rows, repeat, postgres=False)
+    _print(
+        f"  floor {result['floor_wall_s']:.2f} s, catalog {result['catalog_wall_s']:.2f} s: "
+        f"{result['ratio_wall']:.2f}x wall"
+    )
+    return result
 
 
 def run_all(settings: Settings, only: Sequence[str] = BENCHMARKS) -> dict[str, Any]:
@@ -790,6 +854,8 @@ def run_all(settings: Settings, only: Sequence[str] = BENCHMARKS) -> dict[str, A
         "concurrency": bench_concurrency,
         "compile": bench_compile,
         "dispatch": bench_dispatch,
+        "floe_run": bench_floe_run,
+        "catalog": bench_catalog,
     }
     began = time.perf_counter()
     for name, step in steps.items():
@@ -831,10 +897,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default: {DEFAULT_JSON}"
     )
-    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS), metavar="NAME")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS + PIPELINE, metavar="NAME")
     args = parser.parse_args(argv)
     settings = TINY if args.tiny else QUICK if args.quick else FULL
-    result = run_all(settings, args.only)
+    only = args.only or (BENCHMARKS if args.tiny else BENCHMARKS + PIPELINE)
+    result = run_all(settings, only)
     result["mode"] = "tiny" if args.tiny else "quick" if args.quick else "full"
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")  # in run order, as the report shows it
