@@ -111,3 +111,33 @@ def test_an_edge_into_a_compute_that_cannot_attach_the_catalog_is_refused(
         "plugin 'warehouse' attaches none"
     )
     _nothing_ran(tmp_path)
+
+
+def test_catalog_credentials_that_cannot_be_resolved_stop_the_run_before_dbt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LAKE_PG_PASSWORD", raising=False)
+    monkeypatch.delenv("DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD", raising=False)
+    manifest = """
+        version: 1
+        compute:
+          default: b
+          approved:
+            - {name: a, type: duckdb, config: {path: a.duckdb}}
+            - {name: b, type: duckdb, config: {path: b.duckdb}}
+        catalog:
+          name: lake
+          type: ducklake
+          metadata: {type: postgres, host: db.internal, port: 5432, dbname: lake, user: floe}
+          data_path: s3://bucket/lake/
+          credentials: {password: {env: LAKE_PG_PASSWORD}}
+    """
+    product = _product(tmp_path, manifest)
+    with pytest.raises(ConfigError) as caught:
+        run_product(product)
+    assert str(caught.value) == (
+        f"{tmp_path / 'manifest.yaml'}: catalog.credentials: catalog 'lake': credentials not available: "
+        "password (env LAKE_PG_PASSWORD, or DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD)"
+    )
+    _nothing_ran(tmp_path)
+    assert not (tmp_path / "target" / "floe" / "steps").exists()  # dbt did not even parse
