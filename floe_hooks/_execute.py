@@ -45,6 +45,7 @@ class Run:
         jobs: int | None,
         retry: bool,
         force: bool,
+        isolate_steps: bool = False,
         on_node: Callable[[NodeEvent], None] | None,
         on_step: Callable[[StepResult], None] | None,
         manager: PluginManager | None,
@@ -56,6 +57,7 @@ class Run:
         self.jobs = jobs
         self.retry = retry
         self.force = force
+        self.isolate = isolate_steps
         self.on_node = on_node
         self.on_step = on_step
         self.manager = manager
@@ -71,6 +73,7 @@ class Run:
         from floe_hooks.manifest import load_product
 
         manager = self.manager or get_plugin_manager()
+        self.pm = manager
         timeout = hook_timeout_from_env()
         product = load_product(self.path, env=self.env, manager=manager)
         compiled = run_with_hook_deadline(lambda: compile_product(product, manager=manager), timeout)
@@ -87,6 +90,8 @@ class Run:
         started = time.time()
         self.resources = {c.name: manager.exclusive_resources(c.compute) for c in compiled.computes}
         self.secrets = {c.name: self._secret_env(c) for c in compiled.computes}
+        for name, values in self._catalog_env(product.manifest, manager).items():
+            self.secrets[name] = {**self.secrets[name], **values}
         _log.info(
             "run_started", product=product.name, file=str(self.path), environment=self.env, select=self.select
         )
@@ -103,6 +108,7 @@ class Run:
 
     def _run(self, product: Any, compiled: CompiledProject, span: Any, started: float) -> RunResult:
         graph = self._parse()
+        self._check_edges(graph)  # before any step: an edge the computes cannot hand over stops here
         planned = self._planned(graph)
         self.compiled = compiled = self._with_graph(compiled, graph)
         self._publish(compiled, self.previous)
@@ -114,7 +120,7 @@ class Run:
         # keep a database open in the process after dbt returns (dbt-duckdb does, until the
         # next target or exit), which a child process of a later step could not open.
         serial = jobs == 1 or len(_alone(order, needs)) == len(order)
-        inside = serial and not any(self.secrets[c] for c in order)
+        inside = serial and not self.isolate and not any(self.secrets[c] for c in order)
         self.mode = {c: "in-process" if inside else "subprocess" for c in order}
         self.planned = planned
         self.index = {c: i for i, c in enumerate(order, 1)}
@@ -165,6 +171,50 @@ class Run:
             raise ConfigError(f"compute {compiled.name!r}: {missing[0]}", file=str(self.path))
         return {b.variable: values[b.path].reveal() for b in compiled.secrets}
 
+    def _catalog_env(self, manifest: Any, manager: PluginManager) -> dict[str, dict[str, str]]:
+        """The catalog's resolved credentials, per compute that attaches it (none without a catalog)."""
+        from floe_hooks.catalog import catalog_environment
+        from floe_hooks.compile import _catalog_computes
+
+        attaching = _catalog_computes(manifest, manager)
+        if not attaching:
+            return {}
+        try:
+            values = catalog_environment(manifest.catalog)
+        except ConfigError as exc:
+            raise exc.with_location(file=str(manifest.path)) from None
+        return {name: dict(values) for name in attaching}
+
+    def _check_edges(self, graph: StepGraph) -> None:
+        """Refuse, before any step runs, an edge whose downstream compute cannot read its upstream's data."""
+        from floe_hooks.catalog import edge_error, edge_problem
+
+        product = self.compiled.product
+        computes = {c.name: c.compute for c in self.compiled.computes}
+        for up, down in graph.edges:
+            reason = edge_problem(product.manifest.catalog, computes[up], computes[down], manager=self.pm)
+            if reason is None:
+                continue
+            parent, child = graph.examples[(up, down)]
+            upstream, downstream = graph.nodes[parent], graph.nodes[child]
+            index = next(
+                (i for i, t in enumerate(product.transforms) if t.name == downstream.transform),
+                next((i for i, t in enumerate(product.transforms) if t.compute == down), None),
+            )
+            path = f"transforms[{index}].compute" if index is not None else None
+            raise edge_error(str(self.path), path, upstream.name, up, downstream.name, down, reason)
+
+    def _workdir(self, compute: str) -> Path:
+        """Where the step's dbt runs: the project, or (``isolate_steps``) a fresh empty folder."""
+        if not self.isolate:
+            return self.root
+        import shutil
+
+        work = self.out / "steps" / compute / "work"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        return work
+
     def _fingerprint(self) -> str:
         from floe_hooks._version import __version__
 
@@ -172,6 +222,8 @@ class Run:
             self.root / key[5:] for keys in self.resources.values() for key in keys if key.startswith("file:")
         ]
         extra = {"profiles": self.compiled.profiles_yml, "env": str(self.env), "floe": __version__}
+        if self.isolate:  # the database files live in the steps' work folders, emptied each run
+            extra["isolate_steps"] = "true"
         return _schedule.fingerprint(self.root, extra, files)
 
     def _up_to_date(self, state: str) -> bool:
@@ -375,7 +427,7 @@ class Run:
             (folder / "run_results.json").unlink(missing_ok=True)
             status, _ = _dbt.invoke(
                 args,
-                cwd=self.root,
+                cwd=self._workdir(compute),
                 in_process=mode == "in-process",
                 env=self.secrets[compute] or None,
                 on_event=on_event,

@@ -86,12 +86,15 @@ class StepGraph:
     :ivar edges: ``(upstream, downstream)`` compute pairs, sorted by plan order.
     :ivar nodes: every runnable node by unique id.
     :ivar selectors: every runnable node's exact ``--select`` argument, by unique id.
+    :ivar examples: per edge, one ``(upstream node, downstream node)`` pair of unique ids
+        that makes it (a model's dependency when there is one, else a test's parent).
     """
 
     steps: tuple[PlannedStep, ...]
     edges: tuple[tuple[str, str], ...]
     nodes: Mapping[str, GraphNode]
     selectors: Mapping[str, str] = attrs.field(factory=dict)
+    examples: Mapping[tuple[str, str], tuple[str, str]] = attrs.field(factory=dict)
 
     def select(self, nodes: Iterable[str]) -> tuple[str, ...]:
         """The ``--select`` arguments naming exactly ``nodes`` (unique ids)."""
@@ -237,7 +240,9 @@ def build_graph(
             )
         )
     sorted_edges = tuple(sorted(edges, key=lambda e: (steps.index(e[0]), steps.index(e[1]))))
-    return StepGraph(steps=tuple(planned), edges=sorted_edges, nodes=nodes, selectors=all_selectors)
+    return StepGraph(
+        steps=tuple(planned), edges=sorted_edges, nodes=nodes, selectors=all_selectors, examples=dict(edges)
+    )
 
 
 def _latest(computes: Sequence[str], edges: Mapping[tuple[str, str], Any], order: Mapping[str, int]) -> str:

@@ -308,6 +308,31 @@ def _secret_env(render: _Render, compute: CompiledCompute) -> list[dict[str, Any
     return env
 
 
+def _catalog_secret_env(render: _Render, compute: CompiledCompute) -> list[dict[str, Any]]:
+    """The catalog's credentials, for a compute that attaches it: one ``secretKeyRef`` each, never a value."""
+    catalog = render.compiled.artifacts.get("catalog") or {}
+    if compute.name not in (catalog.get("attached_by") or ()):
+        return []
+    env: list[dict[str, Any]] = []
+    for entry in catalog.get("env") or ():
+        ref = entry.get("from") or {}
+        if "secret" not in ref or "key" not in ref:
+            raise ConfigError(
+                f"catalog {catalog.get('name')!r}: the reference {entry['path']} only works locally; a pod "
+                "reads secrets from a Secret: add 'secret: NAME' and 'key: KEY' to this reference "
+                "(keep 'env' or 'file' for local runs)",
+                file=str(render.compiled.product.manifest.path),
+                path=f"catalog.{entry['path']}",
+            )
+        env.append(
+            {
+                "name": entry["variable"],
+                "valueFrom": {"secretKeyRef": {"name": ref["secret"], "key": ref["key"]}},
+            }
+        )
+    return env
+
+
 # DuckDB units: k/M/G/T (with or without B) are powers of 1000, KiB/MiB/GiB/TiB of 1024.
 _DUCKDB_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgt])(i?)b?|bytes?|b)?\s*", re.IGNORECASE)
 _DUCKDB_POWER = {"k": 1, "m": 2, "g": 3, "t": 4}
@@ -654,6 +679,7 @@ def _container(render: _Render, compute: CompiledCompute, command: Sequence[str]
         {"name": "DBT_LOG_PATH", "value": f"{SCRATCH_DIR}/dbt/logs"},
         {"name": "HOME", "value": SCRATCH_DIR},
         *_secret_env(render, compute),
+        *_catalog_secret_env(render, compute),
     ]
     mounts: list[dict[str, Any]] = [
         {"name": "profiles", "mountPath": PROFILES_DIR, "readOnly": True},

@@ -171,6 +171,7 @@ def run_product(
     jobs: int | None = None,
     retry: bool = False,
     force: bool = False,
+    isolate_steps: bool = False,
     on_node: Callable[[NodeEvent], None] | None = None,
     on_step: Callable[[StepResult], None] | None = None,
     manager: PluginManager | None = None,
@@ -183,11 +184,17 @@ def run_product(
     :param jobs: most steps at once (default: the number of steps).
     :param retry: run only the steps and nodes that failed or were skipped last time.
     :param force: run even when nothing changed since the last successful run.
+    :param isolate_steps: run each step's dbt (a child process) in a fresh, empty working
+        directory ``target/floe/steps/<compute>/work``, with ``--project-dir`` naming the
+        project, as a pod would: relative database files land there, so steps share
+        nothing but what their profiles attach (the catalog).
     :param on_node: called (from worker threads) as each dbt node starts and finishes.
     :param on_step: called as each step starts (``status`` ``running``) and ends.
     :param manager: the plugin manager (default: the process-wide one).
     :return: the run; :attr:`RunResult.exit_code` is what ``floe run`` exits with.
-    :raises ConfigError: bad input (nothing ran); ``DbtNotInstalledError`` without dbt.
+    :raises ConfigError: bad input (nothing ran), including a dependency edge between two
+        computes that cannot share data (:func:`floe_hooks.catalog.edge_problem`);
+        ``DbtNotInstalledError`` without dbt.
     """
     from floe_hooks import _dbt, _log
 
@@ -204,6 +211,7 @@ def run_product(
             jobs=jobs,
             retry=retry,
             force=force,
+            isolate_steps=isolate_steps,
             on_node=on_node,
             on_step=on_step,
             manager=manager,

@@ -91,6 +91,12 @@ def run(args: argparse.Namespace) -> int:
     used = {step.compute for step in compiled.run_plan}
     secrets = sorted(
         {f"{b.ref.secret}/{b.ref.key}" for c in compiled.computes if c.name in used for b in c.secrets}
+        | {  # the catalog's, when a step's compute attaches it
+            f"{e['from']['secret']}/{e['from']['key']}"
+            for catalog in [compiled.artifacts.get("catalog") or {}]
+            if used & set(catalog.get("attached_by") or ())
+            for e in catalog.get("env") or ()
+        }
     )
     settings = product.manifest.kubernetes
     namespace = settings.namespace

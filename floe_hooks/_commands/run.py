@@ -30,6 +30,11 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--force", action="store_true", help="run even if nothing changed since the last success"
     )
+    parser.add_argument(
+        "--isolate-steps",
+        action="store_true",
+        help="run each step in its own fresh, empty working directory, as pods would",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.set_defaults(run=run)
 
@@ -94,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         retry=args.retry,
         force=args.force,
+        isolate_steps=args.isolate_steps,
         on_node=on_node,
         on_step=on_step,
     )

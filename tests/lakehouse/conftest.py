@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -125,50 +124,21 @@ def s3_server() -> Iterator[S3Server]:
 
 
 def floe(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed ``floe`` command."""
+    """The installed ``floe`` command (no proxy: every server here is on 127.0.0.1)."""
     exe = Path(sys.executable).with_name("floe")
     return subprocess.run(
         [str(exe), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
-
-
-def dbt_step(
-    workdir: Path, target: str, select: str, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """``dbt build --target T --select S`` in ``workdir``, as one pod would run one step."""
-    exe = Path(sys.executable).with_name("dbt")
-    full = {
-        **{k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")},
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-        "DBT_VERSION_CHECK": "false",
-        **env,
-    }
-    done = subprocess.run(
-        [str(exe), "build", "--target", target, "--select", select, "--profiles-dir", ".", "--no-use-colors"],
-        capture_output=True,
-        text=True,
-        cwd=workdir,
-        env=full,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")},
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DO_NOT_TRACK": "1",
+            **(env or {}),
+        },
         timeout=600,
     )
-    assert done.returncode == 0, (
-        f"dbt failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
-    )
-    return done
-
-
-def pod(root: Path, name: str, profiles: Path) -> Path:
-    """An empty working directory holding only what a pod gets: the dbt project and profiles.yml."""
-    workdir = root / name
-    shutil.copytree(PROJECT, workdir, ignore=shutil.ignore_patterns("floe.yaml", "manifest.yaml", "target"))
-    shutil.copy(profiles, workdir / "profiles.yml")
-    return workdir
 
 
 def write_manifest(folder: Path, catalog: dict[str, Any], extension_directory: Path, **computes: Any) -> Path:

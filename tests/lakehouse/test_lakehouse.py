@@ -1,10 +1,11 @@
 """Two DuckDB computes hand tables over through a DuckLake catalog, nothing else (``tox -e lakehouse``).
 
-Each dbt step runs in its own empty working directory holding only the dbt project and
-the compiled ``profiles.yml``, as two pods would: compute ``a`` (its own ``a.duckdb``)
-builds the staging model, compute ``b`` (its own ``b.duckdb``) builds the mart from it.
-The only thing they share is the catalog: metadata in a real PostgreSQL server, data in a
-folder or in an S3 bucket. The dbt project has no ``+database`` and no alias.
+``floe run --isolate-steps`` runs each dbt step in its own fresh, empty working directory,
+as two pods would: compute ``a`` (its own ``a.duckdb``) builds the staging model, compute
+``b`` (its own ``b.duckdb``) builds the mart from it. The only thing they share is the
+catalog: metadata in a real PostgreSQL server, data in a folder or in an S3 bucket; floe
+hands the catalog's resolved credentials to each step's dbt only. The dbt project has no
+``+database`` and no alias.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from floe_hooks import compile_file, load_product
 from floe_hooks.catalog import catalog_environment
 from floe_hooks.cli import main as cli_main
 
-from .conftest import PROJECT, S3Server, dbt_step, floe, pod, write_manifest
+from .conftest import PROJECT, S3Server, floe, write_manifest
 
 pytestmark = pytest.mark.lakehouse
 
@@ -80,12 +81,17 @@ def _compile(src: Path) -> tuple[Path, dict[str, Any]]:
     return out / "profiles.yml", json.loads((out / "compiled_artifacts.json").read_text())
 
 
-def _run_two_pods(tmp_path: Path, profiles: Path, env: dict[str, str]) -> tuple[Path, Path, str]:
-    pod_a = pod(tmp_path, "pod-a", profiles)
-    logs = dbt_step(pod_a, "a", "path:models/staging", env).stdout
-    pod_b = pod(tmp_path, "pod-b", profiles)
-    logs += dbt_step(pod_b, "b", "path:models/marts", env).stdout
-    return pod_a, pod_b, logs
+def _run_isolated(src: Path, env: dict[str, str]) -> tuple[Path, Path, str]:
+    """``floe run --isolate-steps`` (each step in a fresh empty folder): the two work folders, the logs."""
+    done = floe("run", "floe.yaml", "--isolate-steps", cwd=src, env=env)
+    assert done.returncode == 0, f"floe run failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+    out = src / "target" / "floe"
+    record = json.loads((out / "run_results.json").read_text())
+    steps = [(s["compute"], s["needs"], s["status"], s["mode"], s["failed"]) for s in record["steps"]]
+    assert steps == [("a", [], "success", "subprocess", 0), ("b", ["a"], "success", "subprocess", 0)]
+    assert [s["succeeded"] for s in record["steps"]] == [1, 1]
+    assert not list(src.glob("*.duckdb")), "a step wrote a database file into the project"
+    return out / "steps" / "a" / "work", out / "steps" / "b" / "work", done.stdout + done.stderr
 
 
 def test_the_dbt_project_carries_no_database_or_alias() -> None:
@@ -117,7 +123,7 @@ def test_two_pods_share_nothing_but_a_ducklake_on_postgres_and_a_folder(
     env = catalog_environment(catalog, {"LAKE_PG_PASSWORD": pg_server.password})
     assert list(env) == ["DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD"]
 
-    pod_a, pod_b, logs = _run_two_pods(tmp_path, profiles, env)
+    pod_a, pod_b, logs = _run_isolated(src, {"LAKE_PG_PASSWORD": pg_server.password})
 
     assert (pod_a / "a.duckdb").exists()
     assert not (pod_a / "b.duckdb").exists()
@@ -128,9 +134,13 @@ def test_two_pods_share_nothing_but_a_ducklake_on_postgres_and_a_folder(
     for text in (
         profiles.read_text(),
         (src / "target" / "floe" / "compiled_artifacts.json").read_text(),
+        (src / "target" / "floe" / "run_results.json").read_text(),
         logs,
     ):
         assert pg_server.password not in text
+    for path in (src / "target").rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".log", ".yml", ".sql"):
+            assert pg_server.password not in path.read_text(errors="replace"), path
 
 
 def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
@@ -165,7 +175,7 @@ def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
         "s3_secret": {"file": str(secret_file)},
     }
     write_manifest(src, catalog, extension_directory)
-    profiles, artifact = _compile(src)
+    _, artifact = _compile(src)
     assert [e["variable"] for e in artifact["catalog"]["env"]] == [
         "DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD",
         "DBT_ENV_SECRET_CATALOG_LAKE_S3_KEY_ID",
@@ -177,7 +187,9 @@ def test_two_pods_share_a_ducklake_with_data_on_s3_and_a_canary_leaks_nowhere(
     )
     assert env["DBT_ENV_SECRET_CATALOG_LAKE_S3_SECRET"] == canary
 
-    pod_a, pod_b, logs = _run_two_pods(tmp_path, profiles, env)
+    pod_a, pod_b, logs = _run_isolated(
+        src, {"LAKE_PG_PASSWORD": pg_server.password, "LAKE_S3_KEY_ID": s3_server.key_id}
+    )
 
     assert _read_marts(extension_directory, pg_server, lake_db, data, s3_server) == MARTS
     keys = s3_server.keys()

@@ -2,12 +2,13 @@
 
 The quickstart as shipped hands staging to marts through a shared disk (``warehouse``
 attaches ``ingest.duckdb``; the dbt project pins ``+database: ingest``). The recipe adds
-the catalog, drops the attach and the ``+database`` line; both steps then write into the
-catalog and the marts come out the same.
+the catalog, drops the attach and the ``+database`` line; ``floe run`` then runs both steps
+(seeds, models, tests), each writing into the catalog, and the marts come out the same.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 
-from .conftest import dbt_step, floe
+from .conftest import floe
 
 pytestmark = pytest.mark.lakehouse
 
@@ -41,14 +42,17 @@ def test_the_quickstart_runs_on_a_shared_catalog_with_no_database_in_the_dbt_pro
     project = work / "dbt_project.yml"
     lines = project.read_text().splitlines()
     kept = [line for line in lines if "+database: ingest" not in line]  # step 2
-    assert len(kept) == len(lines) - 1
+    assert len(kept) == len(lines) - 2
+    assert "database" not in "\n".join(line for line in kept if not line.lstrip().startswith("#"))
     project.write_text("\n".join(kept) + "\n")
 
-    done = floe("compile", "floe.yaml", cwd=work)  # step 3
-    assert done.returncode == 0, done.stderr
-    (work / "profiles.yml").symlink_to(work / "target" / "floe" / "profiles.yml")
-    dbt_step(work, "ingest", "path:models/staging", {})
-    dbt_step(work, "warehouse", "path:models/marts", {})
+    done = floe("run", "floe.yaml", cwd=work)  # step 3
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    record = json.loads((work / "target" / "floe" / "run_results.json").read_text())
+    assert [(s["compute"], s["status"], s["failed"]) for s in record["steps"]] == [
+        ("ingest", "success", 0),
+        ("warehouse", "success", 0),
+    ]
 
     config = {"extension_directory": str(extension_directory), "autoinstall_known_extensions": False}
     with duckdb.connect(config=config) as conn:
