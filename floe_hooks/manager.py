@@ -26,26 +26,36 @@ and ``floe resources`` do, with ``FLOE_HOOK_TIMEOUT``).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import pluggy
 
 from floe_hooks import hookspecs
+from floe_hooks._deadline import (
+    _Abandoned,
+    _abandoned,
+    _bounded,
+    _call_metadata,
+    _checked_timeout,
+    _deadline_lock,
+    _import_bounded,
+    _in_flight,
+    _in_plugin,
+    _PluginStdout,
+    _TimedOut,
+)
+from floe_hooks._deadline import run_with_hook_deadline as run_with_hook_deadline  # public here
 from floe_hooks._discovery import GROUP, EntryPoint, scan
 from floe_hooks._markers import PROJECT
-from floe_hooks._text import PluginRaised as _PluginRaised
 from floe_hooks._text import one_line as _one_line
 from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.errors import (
-    ComputeTimeoutError,
     ConfigError,
     FloeError,
     IncompatibleAPIError,
@@ -114,7 +124,6 @@ _UNCALLED: Any = object()
 
 
 _E = TypeVar("_E", bound=PluginError)
-_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -202,15 +211,6 @@ def _timeout_from_env(name: str, default: float) -> float:
             f"{name}={raw[:40]!r} is not a number of seconds greater than 0 "
             f"and at most {MAX_SECONDS:g} (7 days)"
         ) from None
-
-
-def _checked_timeout(seconds: float) -> float:
-    from floe_hooks._limits import duration_problem
-
-    problem = duration_problem(seconds)  # at most a week: a thread wait overflows past ~9.2e9 s
-    if problem is not None:
-        raise ValueError(f"a timeout {problem}")
-    return float(seconds)
 
 
 class PluginManager:
@@ -667,98 +667,6 @@ class PluginManager:
         )
 
 
-_in_plugin: contextvars.ContextVar[bool] = contextvars.ContextVar("floe_in_plugin", default=False)
-
-
-class _PluginStdout:
-    """``sys.stdout`` once plugins have run: writes made by plugin code go to stderr.
-
-    ``floe plugins --format json`` and ``floe validate --format json`` own stdout. The
-    stand-in is installed once and left in place, because swapping ``sys.stdout`` around
-    each call would race between the threads of concurrent health checks; whether a
-    write is a plugin's is a context variable of the thread that makes it.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        """Write ``text`` to stderr inside plugin code, to the real stdout elsewhere."""
-        if _in_plugin.get():
-            err = sys.stderr
-            return int(err.write(text)) if err is not None else len(text)
-        return int(self._stream.write(text))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-@contextlib.contextmanager
-def _plugin_code() -> Iterator[None]:
-    """Run plugin code (an import, a hook) with what it prints sent to stderr."""
-    if sys.stdout is not None and not isinstance(sys.stdout, _PluginStdout):
-        sys.stdout = _PluginStdout(sys.stdout)
-    token = _in_plugin.set(True)
-    try:
-        yield
-    finally:
-        _in_plugin.reset(token)
-
-
-def _call_metadata(function: Callable[[], object], timeout: float, name: str) -> object:
-    """What ``plugin_metadata`` returns, asked once in a bounded thread (see :func:`_bounded`).
-
-    :raises PluginLoadError: it raised, or did not return within ``timeout`` seconds.
-    """
-    try:
-        return _bounded(function, timeout, f"floe-metadata-{name}")
-    except _TimedOut:
-        raise PluginLoadError(f"plugin_metadata did not return within {timeout:g} s") from None
-    except (Exception, SystemExit) as exc:
-        raise PluginLoadError(f"plugin_metadata raised {_one_line(exc)}") from None
-
-
-class _TimedOut(Exception):
-    """Plugin code (an import, ``plugin_metadata``) still running when its time was up."""
-
-
-def _import_bounded(ep: EntryPoint, timeout: float) -> object:
-    """``ep.load()``, waited for at most ``timeout`` seconds: see :func:`_bounded`."""
-    return _bounded(ep.load, timeout, f"floe-import-{ep.name}")
-
-
-def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
-    """``code()`` in a daemon thread, waited for at most ``timeout`` seconds.
-
-    Returns what it returns, re-raises what it raised (``SystemExit`` included), or
-    raises :class:`_TimedOut`. A thread still running is abandoned: it is a daemon, so it
-    never holds up the interpreter's exit, and nobody joins it. What it prints, then or
-    later, goes to stderr like any plugin code's.
-    """
-    outcome: list[tuple[bool, Any]] = []
-
-    def target() -> None:
-        try:
-            with _plugin_code():
-                outcome.append((True, code()))
-        except BaseException as exc:  # handed to the waiting thread, which decides
-            outcome.append((False, exc))
-
-    thread = threading.Thread(target=target, name=thread_name, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome:
-        raise _TimedOut(thread_name)
-    loaded, value = outcome[0]
-    if loaded:
-        return value  # type: ignore[no-any-return]
-    if not isinstance(value, (Exception, SystemExit)):
-        # GeneratorExit, KeyboardInterrupt, a custom BaseException: raised by plugin code in
-        # its own thread, so never the user's Ctrl-C; a plugin failure like any other
-        raise _PluginRaised(value)
-    raise value
-
-
 def _entry_point_conflict(ep: EntryPoint, found: list[EntryPoint]) -> PluginConflictError | None:
     """Two distributions declaring the same entry point name: neither may silently win.
 
@@ -795,92 +703,12 @@ _default: PluginManager | None = None
 _default_lock = threading.Lock()
 
 
-#: thread id -> (hook, plugin, start) of the deadline-bound hook call that thread is in
-_in_flight: dict[int, tuple[str, PluginInfo, float]] = {}
-#: threads whose caller stopped waiting: they unwind as soon as their plugin call returns
-_abandoned: set[int] = set()
-#: makes "is the call still running? then give up on it" one step against its return
-_deadline_lock = threading.Lock()
-
-
-class _Abandoned(BaseException):
-    """Unwinds a thread whose hook call outlived its deadline (nobody waits for its result)."""
-
-
 def hook_timeout_from_env() -> float:
     """``FLOE_HOOK_TIMEOUT`` in seconds; unset or empty: 30.
 
     :raises ConfigError: when it is not a finite number greater than 0 (``floe`` exits 2).
     """
     return _timeout_from_env(HOOK_TIMEOUT_ENV, DEFAULT_HOOK_TIMEOUT)
-
-
-def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
-    """Run ``work()`` in a worker thread; fail it when one hook call takes over ``timeout`` s.
-
-    Compile-time hooks (``generate_profile``, ``resource_requirements``,
-    ``catalog_attachment_sql``) are pure and local, so one that runs for ``timeout``
-    seconds is hung: this raises :class:`~floe_hooks.errors.ComputeTimeoutError` naming the plugin,
-    its distribution and the hook (``generate_profile did not return within 30 s``) and
-    stops waiting. The worker is a daemon, never joined, so it cannot keep the process
-    alive; should the hung call ever return, the worker unwinds at once instead of carrying
-    on (``work`` never writes anything after its caller gave up). Health checks
-    (``validate_connection``) have timeouts of their own and are not counted. ``work`` runs
-    in a copy of the caller's context (log correlation id, OpenTelemetry span); what it
-    returns or raises is returned or raised here. ``floe compile``, ``floe k8s`` and
-    ``floe resources`` run under it with ``FLOE_HOOK_TIMEOUT`` (default 30 s)::
-
-        compiled = run_with_hook_deadline(lambda: compile_product(product), timeout=30)
-
-    :raises ComputeTimeoutError: a hook call outlived ``timeout`` (a ``PluginError``).
-    """
-    timeout = _checked_timeout(timeout)
-    context = contextvars.copy_context()
-    outcome: list[tuple[bool, Any]] = []
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            outcome.append((True, context.run(work)))
-        except _Abandoned:
-            pass
-        except BaseException as exc:  # handed to the waiting thread
-            outcome.append((False, exc))
-        finally:
-            _abandoned.discard(threading.get_ident())  # a later thread may get this id
-            done.set()
-
-    worker = threading.Thread(target=target, name="floe-hooks-deadline", daemon=True)
-    worker.start()
-    ident = worker.ident
-    assert ident is not None
-    while not done.is_set():
-        call = _in_flight.get(ident)
-        if call is None:
-            done.wait(0.05)  # between hook calls: look again soon
-            continue
-        hook, owner, started = call
-        late = started + timeout - time.monotonic()
-        if late > 0:
-            done.wait(late)
-            continue
-        with _deadline_lock:
-            expired = _in_flight.get(ident) is call
-            if expired:
-                _abandoned.add(ident)
-        if expired:
-            raise ComputeTimeoutError(
-                f"{hook} did not return within {timeout:g} s",
-                hook=hook,
-                timeout=timeout,
-                plugin=owner.name,
-                distribution=owner.distribution,
-                version=owner.distribution_version,
-            )
-    ok, value = outcome[0]
-    if ok:
-        return value  # type: ignore[no-any-return]
-    raise value
 
 
 def get_plugin_manager() -> PluginManager:
