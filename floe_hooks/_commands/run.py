@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 from typing import Any
 
 
@@ -53,22 +52,20 @@ _SYMBOL = {
 def run(args: argparse.Namespace) -> int:
     """Run the product; progress lines as it goes, then a summary (or one JSON document)."""
     from floe_hooks._commands._output import dump_json, table
+    from floe_hooks._commands._progress import Progress
+    from floe_hooks._redact import redact
     from floe_hooks.run import NodeEvent, StepResult, run_product
 
-    lock = threading.Lock()
     # with --format json stdout carries the document only: progress goes to stderr
     out = sys.stderr if args.format == "json" else sys.stdout
-
-    from floe_hooks._redact import redact
+    progress = Progress(out)
 
     def say(line: str) -> None:
-        line = redact(line)  # dbt scrubs its secrets; floe masks the ones it knows as well
-        with lock:
-            out.write(line + "\n")
-            out.flush()
+        progress.say(redact(line))  # dbt scrubs its secrets; floe masks the ones it knows as well
 
     def on_node(event: NodeEvent) -> None:
         if event.finished:
+            progress.node_finished()
             word = _SYMBOL.get(event.status, event.status.upper())
             say(
                 f"  [{event.compute}] {word:<5} {event.resource_type} {event.name} "
@@ -82,27 +79,33 @@ def run(args: argparse.Namespace) -> int:
 
     def on_step(step: StepResult) -> None:
         if step.status == "running":
+            progress.step_started(step.compute, step.nodes)
             say(f"[{step.compute}] step {step.step} started: {step.nodes} nodes ({step.mode})")
         elif step.status in ("skipped", "reused", "nothing"):
+            progress.step_finished(step.compute, step.nodes)
             say(f"[{step.compute}] step {step.step} {step.status}: {step.reason}")
         else:
+            progress.step_finished(step.compute, step.nodes)
             say(
                 f"[{step.compute}] step {step.step} {step.status}: {step.succeeded} ok, "
                 f"{step.failed} failed, "
                 f"{step.skipped} skipped in {step.duration_s:.2f}s"
             )
 
-    result = run_product(
-        args.floe_yaml,
-        env=args.env,
-        select=args.select,
-        jobs=args.jobs,
-        retry=args.retry,
-        force=args.force,
-        isolate_steps=args.isolate_steps,
-        on_node=on_node,
-        on_step=on_step,
-    )
+    try:
+        result = run_product(
+            args.floe_yaml,
+            env=args.env,
+            select=args.select,
+            jobs=args.jobs,
+            retry=args.retry,
+            force=args.force,
+            isolate_steps=args.isolate_steps,
+            on_node=on_node,
+            on_step=on_step,
+        )
+    finally:
+        progress.close()
     if args.format == "json":
         dump_json(result.to_dict())
         return result.exit_code
