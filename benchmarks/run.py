@@ -359,6 +359,7 @@ def write_health_project(root: Path) -> dict[str, Path]:
         "name: bench\nversion: '1.0'\nconfig-version: 2\nprofile: bench\nmodel-paths: [models]\n"
     )
     (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "one.sql").write_text("select 1 as id\n")  # compile checks paths against the project
     return {"db": db, "manifest": manifest, "floe_yaml": floe_yaml, "profiles_dir": root / "target" / "floe"}
 
 
