@@ -10,7 +10,9 @@ The rehearsal's liberties: the claim is a local folder (mount paths rewritten, a
 harness does for every volume), and the cluster's name of the metadata server
 (``lake-pg.data.svc``) is resolved to the server's loopback address, as cluster DNS would
 resolve it to the Service. The image's DuckDB extensions are the wheels of this
-environment, linked under its prefix (not under ``/tmp``: that is the pods' scratch mount).
+environment, linked into a folder under ``/var/tmp``: never under ``/tmp``, the pods'
+scratch mount, which the harness rewrites wherever a path starts with it (a checkout or
+venv under ``/tmp`` would be rewritten too).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +49,16 @@ def _rehearsal() -> Any:
     return sys.modules[name]
 
 
+@pytest.fixture
+def image_extensions() -> Iterator[Path]:
+    """The image's extension folder: outside /tmp, whatever folder the checkout is in."""
+    folder = Path(tempfile.mkdtemp(prefix="floe-image-extensions-", dir="/var/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_the_argo_workflow_runs_task_by_task_on_the_catalog(
-    tmp_path: Path, pg_server: Any, lake_db: str, extension_directory: Path
+    tmp_path: Path, pg_server: Any, lake_db: str, extension_directory: Path, image_extensions: Path
 ) -> None:
     from .test_lakehouse import MARTS, _read_marts
 
@@ -69,7 +81,7 @@ def test_the_argo_workflow_runs_task_by_task_on_the_catalog(
 
     from .conftest import EXTENSIONS
 
-    in_image = Path(sys.prefix) / "share" / "floe-duckdb-extensions"
+    in_image = image_extensions
     assert sorted(link_wheel_extensions(in_image, EXTENSIONS)) == sorted(EXTENSIONS)
     path = write_manifest(src, catalog, in_image)
     manifest = yaml.safe_load(path.read_text())
