@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ from .test_iceberg import extension_directory as extension_directory
 from .test_iceberg import rest_catalog  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.iceberg
+
+
+@pytest.fixture(autouse=True)
+def no_secret_of_earlier_tests() -> Iterator[None]:
+    """Secrets other tests of this process registered for masking (``floe``...) are not this one's."""
+    from floe_hooks import _redact
+
+    _redact.forget_all()
+    yield
+    _redact.forget_all()
+
 
 CLIENT_ID, CLIENT_SECRET = "floe-client", "s3cr3t-'quoted'"
 
