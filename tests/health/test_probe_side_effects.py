@@ -75,6 +75,8 @@ def test_the_allow_list_holds_only_settings_duckdb_knows_or_loads_with_httpfs() 
     }
     if tuple(int(part) for part in duckdb.__version__.split(".")[:2]) < (2, 0):
         known |= {"enable_optimizer", "max_execution_time", "operator_memory_limit"}  # new in DuckDB 2.0
+    if tuple(int(part) for part in duckdb.__version__.split(".")[:2]) < (1, 3):
+        known |= {"enable_external_file_cache", "late_materialization_max_rows", "parquet_metadata_cache"}
     unknown = {n for n in PROBE_SAFE_SETTINGS if n not in known and not n.startswith(("s3_", "http_"))}
     assert not unknown
     for dangerous in (
