@@ -362,7 +362,8 @@ class Run:
         return chosen & set(graph.nodes)
 
     def _with_graph(self, compiled: CompiledProject, graph: StepGraph) -> CompiledProject:
-        from floe_hooks.compile import RunStep, _artifacts
+        from floe_hooks._artifact import _artifacts
+        from floe_hooks.compile import RunStep
 
         plan = tuple(RunStep(s.compute, s.transforms, s.select, s.needs, _EMPTY) for s in graph.steps)
         edges = {"source": "dbt", "edges": [list(edge) for edge in graph.edges]}

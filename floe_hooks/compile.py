@@ -27,21 +27,27 @@ Nothing is written unless everything compiled; outputs are replaced atomically.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from floe_hooks._artifact import ARTIFACT_VERSION, ARTIFACTS_FILE, PROFILES_FILE, _artifacts, _json_lines
 from floe_hooks._precedence import overridden_setting
+from floe_hooks._profile_values import (
+    MAX_PROFILE_BYTES,
+    _for_dbt,
+    _plain,
+    _register_known_secrets,
+    _registered_secret_at,
+    dbt_literal,
+)
 from floe_hooks.errors import ConfigError, PluginContractError
 from floe_hooks.manifest import Product, load_product
 from floe_hooks.models import ComputeConfig, ResourceSpec
-from floe_hooks.secrets import DbtTemplate, SecretBinding, secret_bindings
+from floe_hooks.secrets import SecretBinding, secret_bindings
 
 if TYPE_CHECKING:
     from floe_hooks.manager import PluginInfo, PluginManager
@@ -58,13 +64,8 @@ __all__ = [
     "compile_file",
     "default_out_dir",
     "dbt_literal",
+    "MAX_PROFILE_BYTES",
 ]
-
-#: Version of the ``compiled_artifacts.json`` schema: MAJOR changes break readers.
-ARTIFACT_VERSION = "1.1"
-#: File names inside the output directory.
-PROFILES_FILE = "profiles.yml"
-ARTIFACTS_FILE = "compiled_artifacts.json"
 
 
 @attrs.frozen
@@ -167,158 +168,6 @@ class CompiledProject:
 
 
 # --------------------------------------------------------------------------- compile
-
-
-def _json_lines(data: Mapping[str, Any]) -> str:
-    """JSON, two levels indented and each deeper value compact on its line.
-
-    Readable and diff-friendly (a compute, a transform, a run step per line) and written
-    by the C encoder: ``indent=`` would use the pure-Python one, 5x slower on large plans.
-    """
-    dump = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    lines = ["{"]
-    for index, (key, value) in enumerate(data.items()):
-        comma = "," if index < len(data) - 1 else ""
-        if isinstance(value, Mapping) and value:
-            inner = [f"    {dump(k)}: {dump(v)}" for k, v in value.items()]
-            lines.append(f"  {dump(key)}: {{\n" + ",\n".join(inner) + f"\n  }}{comma}")
-        elif isinstance(value, list) and value:
-            inner = [f"    {dump(v)}" for v in value]
-            lines.append(f"  {dump(key)}: [\n" + ",\n".join(inner) + f"\n  ]{comma}")
-        else:
-            lines.append(f"  {dump(key)}: {dump(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-#: Largest profile a plugin may return, counting a byte per value plus its text (16 MiB):
-#: a dbt output is a few hundred bytes, and even one echoing every byte a floe file may
-#: hold stays far below, so this only stops a runaway plugin.
-MAX_PROFILE_BYTES = 16 * 1024 * 1024
-_MAX_PROFILE_DEPTH = 32
-
-
-def _plain(value: Any, where: str, budget: list[int] | None = None, depth: int = 0) -> Any:
-    """YAML/JSON-safe copy of a plugin's profile; anything else is a contract violation.
-
-    Exact built-in types come out, and :class:`~floe_hooks.DbtTemplate` for a template
-    (a subclass's own methods are plugin code, and the YAML dumper refuses a ``str``
-    subclass); a profile nested deeper than 32 levels (one that contains itself) or
-    larger than :data:`MAX_PROFILE_BYTES` is refused rather than followed or written.
-    """
-    if budget is None:
-        budget = [MAX_PROFILE_BYTES]
-    budget[0] -= 1 + (len(value) if isinstance(value, str) else 0)
-    if budget[0] < 0:
-        raise TypeError(f"{where}: the profile is larger than {MAX_PROFILE_BYTES} bytes")
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, DbtTemplate):
-        return DbtTemplate(str.__str__(value))
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, int):
-        number = int.__index__(value)
-        if not -(2**63) <= number < 2**63:  # what YAML and JSON readers hold (and str() of an
-            raise TypeError(f"{where}: an integer outside the 64-bit range")  # int > 4300 digits fails)
-        return number
-    if isinstance(value, float):
-        return float.__float__(value)
-    if depth >= _MAX_PROFILE_DEPTH:
-        raise TypeError(f"{where}: nested deeper than {_MAX_PROFILE_DEPTH} levels (does it contain itself?)")
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where}: key {key!r} is not a string")
-            if not _encodable(key):
-                raise TypeError(f"{where}: a key is not valid Unicode text (it holds a lone surrogate)")
-            budget[0] -= len(key)
-            out[str.__str__(key)] = _plain(item, f"{where}.{key}", budget, depth + 1)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_plain(item, f"{where}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
-    raise TypeError(f"{where} is a {type(value).__name__}, not a YAML value")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-# dbt renders every string value of profiles.yml with Jinja (dbt.config.renderer.ProfileRenderer:
-# native rendering, then its secret placeholders are substituted). A string comes back changed
-# when Jinja's lexer finds a tag in it ({{ {% {#; dbt's own _HAS_RENDER_CHARS_PAT also lists the
-# closing }} %} #}), when it holds a carriage return (the lexer turns \r\n and \r into \n), or
-# when it ends with a newline (Jinja drops one trailing newline). Native rendering of a plain
-# string is one text node, which dbt returns as the str it is: '123', 'True', 'None' stay strings.
-# A lone surrogate is escaped too: no YAML emitter can write it as it is.
-_DBT_ALTERS = re.compile(r"[{][{%#]|[}%#][}]|[\r\ud800-\udfff]")
-# After rendering, dbt replaces its secret placeholder in any value containing this text, and
-# returns None for a value containing it without a placeholder: no spelling of such a literal
-# survives, so it is refused.
-_DBT_SECRET_PREFIX = "DBT_ENV_SECRET"
-
-
-_NAMED_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape_char(char: str) -> str:
-    named = _NAMED_ESCAPES.get(char)
-    if named is not None:
-        return named
-    if char.isprintable():
-        return char
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def dbt_literal(text: str) -> str:
-    """How ``profiles.yml`` spells the literal ``text`` so that dbt renders exactly ``text``.
-
-    A string dbt would leave as it is comes back unchanged. One it would alter (it holds
-    ``{{``, ``{%``, ``{#``, ``}}``, ``%}``, ``#}`` or a carriage return, or ends with a
-    newline) becomes one Jinja string-literal expression, ``{{ '...' }}``: backslash and
-    quote are escaped, and every non-printable character (controls, newlines, U+2028...)
-    becomes a ``\\x``/``\\u``/``\\U`` escape, which Jinja's lexer decodes back::
-
-        >>> dbt_literal("models/a b")
-        'models/a b'
-        >>> dbt_literal("{{ env_var('HOME') }}")
-        "{{ '{{ env_var(\\\\'HOME\\\\') }}' }}"
-
-    :raises ValueError: ``text`` contains ``DBT_ENV_SECRET``, which dbt replaces in any
-        rendered value (with a secret's value, or the whole value with ``None``).
-    """
-    if _DBT_SECRET_PREFIX in text:
-        raise ValueError(
-            f"contains {_DBT_SECRET_PREFIX!r}, which dbt replaces in any value it renders; only "
-            "profile_secret() may write it"
-        )
-    if not _DBT_ALTERS.search(text) and not text.endswith("\n"):
-        return text
-    return "{{ '" + "".join(map(_escape_char, text)) + "' }}"
-
-
-def _for_dbt(value: Any, where: str) -> Any:
-    """The profile as ``profiles.yml`` holds it: literals spelled by :func:`dbt_literal`, templates kept."""
-    if isinstance(value, DbtTemplate):
-        return str.__str__(value)
-    if isinstance(value, str):
-        try:
-            return dbt_literal(value)
-        except ValueError as exc:
-            raise ValueError(f"its dbt profile value at {where} {exc}") from None
-    if isinstance(value, dict):
-        return {key: _for_dbt(item, f"{where}.{key}" if where else key) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_for_dbt(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    return value
 
 
 def _run_plan(product: Product, select: Mapping[str, Sequence[str]]) -> tuple[RunStep, ...]:
@@ -493,45 +342,6 @@ def _catalog_computes(manifest: Any, manager: PluginManager) -> tuple[str, ...]:
     )
 
 
-def _register_known_secrets(computes: Sequence[ComputeConfig]) -> None:
-    """Register for masking every referenced secret whose value this process can see.
-
-    Compiling never needs a secret's value, and a missing one is no error; but a value that
-    is set (``{env: VAR}`` or its ``DBT_ENV_SECRET_...`` variable) is masked from here on in
-    every message, and a plugin result echoing it is refused (:func:`_registered_secret_at`).
-    """
-    from floe_hooks._redact import remember
-    from floe_hooks.secrets import resolve_secrets
-
-    for compute in computes:
-        values, _ = resolve_secrets(compute)
-        for value in values.values():
-            remember(value)
-
-
-def _registered_secret_at(value: Any, where: str) -> str | None:
-    """Where a registered secret's value appears in a plugin's plain result, or None."""
-    from floe_hooks._redact import known, redact
-
-    if not known():
-        return None
-    if isinstance(value, str):
-        return where if redact(value) != value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if redact(key) != key:
-                return f"{where} (a key)"
-            found = _registered_secret_at(item, f"{where}.{key}")
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _registered_secret_at(item, f"{where}[{index}]")
-            if found is not None:
-                return found
-    return None
-
-
 def _check_variables(
     name: str, secrets: Sequence[SecretBinding], seen: dict[str, tuple[str, SecretBinding]], file: str
 ) -> None:
@@ -546,104 +356,6 @@ def _check_variables(
                 file=file,
                 path=f"compute.approved[name={name}].{where}",
             )
-
-
-def _relative(path: Path, start: Path) -> str:
-    try:
-        return Path(os.path.relpath(path, start)).as_posix()
-    except ValueError:  # another drive (Windows)
-        return path.as_posix()
-
-
-def _artifacts(
-    product: Product,
-    computes: Sequence[CompiledCompute],
-    run_plan: Sequence[RunStep],
-    profiles_yml: str,
-    graph: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    from floe_hooks._convert import unstructure
-    from floe_hooks._version import __version__
-
-    manifest = product.manifest
-    base = product.path.parent
-    used = {step.compute for step in run_plan}
-    return {
-        "schema_version": ARTIFACT_VERSION,
-        "generator": {"name": "floe-hooks", "version": __version__},
-        "product": {"name": product.name, "file": product.path.name},
-        "manifest": {
-            "file": _relative(manifest.path, base),
-            "chain": [_relative(p, base) for p in manifest.chain],
-        },
-        "environment": manifest.environment,
-        "profile": {
-            "name": product.dbt_profile,
-            "file": PROFILES_FILE,
-            "target": manifest.default,
-            "sha256": hashlib.sha256(profiles_yml.encode("utf-8")).hexdigest(),
-        },
-        "default_compute": manifest.default,
-        "computes": {
-            c.name: {
-                "type": c.compute.type,
-                "target": c.name,
-                "plugin": {
-                    "name": c.plugin.name,
-                    "version": c.plugin.metadata.version,
-                    "distribution": c.plugin.distribution,
-                    "distribution_version": c.plugin.distribution_version,
-                },
-                "dbt_adapter": c.dbt_adapter,
-                "threads": c.compute.threads,
-                "timeout_seconds": c.compute.timeout_seconds,
-                "config": unstructure(c.compute.config),
-                "credentials": {k: unstructure(v) for k, v in c.compute.credentials.items()},
-                "resources": {
-                    "preset": c.compute.resources
-                    if isinstance(c.compute.resources, str)
-                    else ("plugin-default" if c.compute.resources is None else "custom"),
-                    **c.resources.to_kubernetes(),
-                },
-                "env": [
-                    {"variable": b.variable, "path": b.path, "from": unstructure(b.ref)} for b in c.secrets
-                ],
-                "transforms": list(c.transforms),
-                "select": list(c.select),
-            }
-            for c in computes
-        },
-        "transforms": [
-            {
-                "name": t.name,
-                "path": t.path,
-                "compute": t.compute,
-                "uses_default": t.uses_default,
-                "select": t.select
-                if product.project is None
-                else " ".join(product.project.selection(t.name)),
-            }
-            for t in product.transforms
-        ],
-        "unclaimed": list(product.project.unclaimed) if product.project is not None else [],
-        "run_plan": [
-            {
-                "step": index,
-                "compute": step.compute,
-                "target": step.compute,
-                "transforms": list(step.transforms),
-                "select": list(step.select),
-                "command": step.command(product.dbt_profile),
-                "needs": list(step.needs),
-            }
-            for index, step in enumerate(run_plan, 1)
-        ],
-        "graph": dict(graph)
-        if graph is not None
-        else {"source": "transforms", "edges": [[s.needs[0], s.compute] for s in run_plan if s.needs]},
-        "dbt_adapters": sorted({c.dbt_adapter for c in computes if c.dbt_adapter and c.name in used}),
-        "kubernetes": unstructure(manifest.kubernetes),
-    }
 
 
 # --------------------------------------------------------------------------- write

@@ -27,7 +27,7 @@ def collect(floe_yaml: str, env: str | None) -> list[dict[str, Any]]:
 
     pm = get_plugin_manager()
     product = load_product(floe_yaml, env=env, manager=pm)
-    from floe_hooks.compile import _register_known_secrets
+    from floe_hooks._profile_values import _register_known_secrets
 
     _register_known_secrets(product.manifest.computes)  # a plugin echoing one is masked
     rows = []
