@@ -135,6 +135,8 @@ def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
 _in_flight: dict[int, tuple[str, PluginInfo, float]] = {}
 #: threads whose caller stopped waiting: they unwind as soon as their plugin call returns
 _abandoned: set[int] = set()
+#: the worker threads of run_with_hook_deadline: only their hook calls are timed
+_deadline_threads: set[int] = set()
 #: makes "is the call still running? then give up on it" one step against its return
 _deadline_lock = threading.Lock()
 
@@ -168,6 +170,7 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
     done = threading.Event()
 
     def target() -> None:
+        _deadline_threads.add(threading.get_ident())
         try:
             outcome.append((True, context.run(work)))
         except _Abandoned:
@@ -176,6 +179,7 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
             outcome.append((False, exc))
         finally:
             _abandoned.discard(threading.get_ident())  # a later thread may get this id
+            _deadline_threads.discard(threading.get_ident())
             done.set()
 
     worker = threading.Thread(target=target, name="floe-hooks-deadline", daemon=True)

@@ -208,6 +208,7 @@ class PluginRegistry:
         self._owners: dict[str, PluginInfo] = {}
         self._conflicts: dict[str, list[PluginInfo]] = {}
         self._callers: dict[tuple[str, str], Any] = {}
+        self._shared = False  # True once the host holds the pluggy manager (see ``pluggy``)
         self._config_classes: dict[str, tuple[bool, Any]] = {}  # plugin -> (loaded, class or error)
         for name in blocked:
             self._pm.set_blocked(name)
@@ -484,7 +485,15 @@ class PluginRegistry:
 
     @property
     def pluggy(self) -> pluggy.PluginManager:
-        """The underlying :class:`pluggy.PluginManager`, for hook wrappers and tracing."""
+        """The underlying :class:`pluggy.PluginManager`, for hook wrappers and tracing.
+
+        From the first access on, every hook call goes through pluggy's own caller, so
+        whatever the host adds to it (a hookwrapper plugin, ``enable_tracing``,
+        ``add_hookcall_monitoring``) sees the call.
+        """
+        with self._lock:
+            self._shared = True
+            self._callers.clear()
         return self._pm
 
 

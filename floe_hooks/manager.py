@@ -27,6 +27,7 @@ from floe_hooks._deadline import (
     _Abandoned,
     _abandoned,
     _deadline_lock,
+    _deadline_threads,
     _in_flight,
     _in_plugin,
     _PluginStdout,
@@ -165,59 +166,79 @@ class PluginManager(PluginRegistry):
         return list(result)
 
     def _caller(self, hook: str, owner: PluginInfo) -> Any:
+        """How ``hook`` reaches ``owner`` alone: cached per (hook, plugin); None if not implemented.
+
+        pluggy's ``subset_hook_caller`` (every other plugin removed). While floe alone holds
+        the pluggy manager (nobody asked :attr:`pluggy`, so no host wrapper, tracer or
+        monitor can be in the call) and the subset is exactly the owner's one plain hookimpl,
+        the cache holds that function and its argument names instead: pluggy would call
+        just that function with those arguments, and skipping its generic loop is most of
+        the dispatch cost (``benchmarks/``: dispatch).
+        """
         key = (hook, owner.name)
         caller = self._callers.get(key)
         if caller is None:
             with self._lock:
-                others = [i.plugin for n, i in self._plugins.items() if n != owner.name]
-                caller = self._pm.subset_hook_caller(hook, remove_plugins=others)
-                if hook not in owner.hooks:
-                    caller = None
-                self._callers[key] = caller or False
+                caller = False
+                if hook in owner.hooks:
+                    others = [i.plugin for n, i in self._plugins.items() if n != owner.name]
+                    caller = self._pm.subset_hook_caller(hook, remove_plugins=others)
+                    impls = caller.get_hookimpls()
+                    if not self._shared and len(impls) == 1 and _plain_impl(impls[0]):
+                        caller = (impls[0].function, tuple(impls[0].argnames))
+                self._callers[key] = caller
         return caller or None
 
     def _call(self, hook: str, compute: ComputeConfig, kwargs: dict[str, Any]) -> Any:
-        owner = self.plugin_for(compute.type)
-        caller = self._caller(hook, owner)
+        owner = self._owners.get(compute.type) or self.plugin_for(compute.type)
+        caller = self._callers.get((hook, owner.name))
         if caller is None:
+            caller = self._caller(hook, owner)
+        if not caller:
             raise owner.error(PluginContractError, f"does not implement the optional hook {hook!r}")
-        from floe_hooks import telemetry
-
         if kwargs.get("secrets"):
             from floe_hooks._redact import remember
 
             for value in kwargs["secrets"].values():
                 remember(value)  # whatever the plugin echoes of it is masked from here on
-        watched = hook not in _SELF_TIMED_HOOKS
-        ident = threading.get_ident()
+        telemetry = _telemetry[0] if _telemetry else _load_telemetry()
+        if telemetry.idle():  # no OpenTelemetry provider can be set, no debug log: no span to open
+            return self._invoke(hook, owner, caller, kwargs)
         with telemetry.hook_call(hook, compute, owner) as call:
-            # what _plugin_code() does, inline: this is the per-call hot path
-            if sys.stdout is not None and not isinstance(sys.stdout, _PluginStdout):
-                sys.stdout = _PluginStdout(sys.stdout)
-            token = _in_plugin.set(True)
-            if watched:
-                _in_flight[ident] = (hook, owner, time.monotonic())
-            try:
-                result = caller(**kwargs)
-            except FloeError:
-                raise
-            except BaseException as exc:  # sys.exit() in a hook must not end the host
-                if (
-                    isinstance(exc, KeyboardInterrupt)
-                    and threading.current_thread() is threading.main_thread()
-                ):
-                    raise  # may be the user's Ctrl-C; anywhere else it is the plugin's own doing
-                raise owner.error(PluginError, f"{hook} raised {_one_line(exc)}") from exc
-            finally:
-                _in_plugin.reset(token)
-                if watched:
-                    with _deadline_lock:
-                        del _in_flight[ident]
-                        given_up = ident in _abandoned
-                    if given_up:  # past its deadline: the caller stopped waiting for this thread
-                        raise _Abandoned  # whatever the call did, nobody wants it now
+            result = self._invoke(hook, owner, caller, kwargs)
             call.returned(result)
             return result
+
+    @staticmethod
+    def _invoke(hook: str, owner: PluginInfo, caller: Any, kwargs: dict[str, Any]) -> Any:
+        """Call the plugin: its prints go to stderr, a deadline may abandon it, its errors are named."""
+        # what _deadline._plugin_code() does, inline: this is the per-call hot path
+        if sys.stdout is not None and not isinstance(sys.stdout, _PluginStdout):
+            sys.stdout = _PluginStdout(sys.stdout)
+        ident = threading.get_ident()
+        watched = ident in _deadline_threads and hook not in _SELF_TIMED_HOOKS
+        token = _in_plugin.set(True)
+        if watched:
+            _in_flight[ident] = (hook, owner, time.monotonic())
+        try:
+            if type(caller) is tuple:
+                function, names = caller
+                return function(*[kwargs[name] for name in names])
+            return caller(**kwargs)
+        except FloeError:
+            raise
+        except BaseException as exc:  # sys.exit() in a hook must not end the host
+            if isinstance(exc, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+                raise  # may be the user's Ctrl-C; anywhere else it is the plugin's own doing
+            raise owner.error(PluginError, f"{hook} raised {_one_line(exc)}") from exc
+        finally:
+            _in_plugin.reset(token)
+            if watched:
+                with _deadline_lock:
+                    del _in_flight[ident]
+                    given_up = ident in _abandoned
+                if given_up:  # past its deadline: the caller stopped waiting for this thread
+                    raise _Abandoned  # whatever the call did, nobody wants it now
 
     def _contract(self, compute: ComputeConfig, hook: str, expected: str, got: object) -> PluginContractError:
         owner = self.plugin_for(compute.type)
@@ -225,6 +246,22 @@ class PluginManager(PluginRegistry):
             PluginContractError,
             f"{hook} returned {type(got).__name__} for compute {compute.name!r}, expected {expected}",
         )
+
+
+#: floe_hooks.telemetry once the first hook call imported it (importing floe_hooks does not)
+_telemetry: list[Any] = []
+
+
+def _load_telemetry() -> Any:
+    from floe_hooks import telemetry
+
+    _telemetry[:] = [telemetry]
+    return telemetry
+
+
+def _plain_impl(impl: Any) -> bool:
+    """A hookimpl pluggy calls as it is: no wrapper of either style, not historic-only."""
+    return not (getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False))
 
 
 _default: PluginManager | None = None

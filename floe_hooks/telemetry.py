@@ -382,6 +382,18 @@ class HookCall:
             instruments.profile_duration.record(duration_ms, attributes)
 
 
+def idle() -> bool:
+    """True when no hook call can be traced, measured or logged: OpenTelemetry's trace and
+    metrics modules are not even imported, and debug logging is off (the dispatch fast path).
+    """
+    modules = sys.modules
+    return (
+        "opentelemetry.trace" not in modules
+        and "opentelemetry.metrics._internal" not in modules
+        and not _log.enabled("debug")
+    )
+
+
 def hook_call(hook: str, compute: ComputeConfig, plugin: _Plugin) -> HookCall | _NullCall:
     """Context manager around one hook call: a span and metrics, when OpenTelemetry is configured.
 
