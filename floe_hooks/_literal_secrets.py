@@ -24,6 +24,7 @@ secrets). The error names the field, never the value::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -82,6 +83,7 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(name)]
 
 
+@functools.lru_cache(maxsize=4096)  # a config repeats the same few names in every compute
 def looks_secret(name: str) -> bool:
     """True when a field or key called ``name`` likely holds a secret (the second net).
 
@@ -110,35 +112,50 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+#: Values with nothing inside to look at.
+_LEAVES = (str, int, float, bool, type(None))
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_fields(cls: Any) -> tuple[tuple[str, bool], ...]:
+    """Each field of an attrs class, and whether it is a secret field (marked or by its name)."""
+    out = []
+    for field in attrs.fields(cls):
+        marked = field.metadata.get(SECRET_METADATA)
+        out.append((field.name, marked is True or (marked is None and looks_secret(field.name))))
+    return tuple(out)
+
+
 def literal_secret_path(config: Any, path: str = "", depth: int = 0) -> str | None:
     """The field path of the first literal secret in a structured ``config``, or None.
 
     ``config`` is what the plugin's config class structured (an attrs instance), or the
     plain mapping of an untyped config. See the module docstring for the rules.
     """
-    if depth > 64 or isinstance(config, SecretRef):
+    if depth > 64 or isinstance(config, (SecretRef, *_LEAVES)):
         return None
     if attrs.has(type(config)):
-        for field in attrs.fields(type(config)):
-            value = getattr(config, field.name, None)
-            where = _join(path, field.name)
-            marked = field.metadata.get(SECRET_METADATA)
-            if (marked is True or (marked is None and looks_secret(field.name))) and _literal(value):
-                return where
-            found = literal_secret_path(value, where, depth + 1)
-            if found is not None:
-                return found
+        kind: Any = type(config)  # a class is hashable; mypy's Hashable protocol misses type[...]
+        for name, secret in _secret_fields(kind):
+            value = getattr(config, name, None)
+            if secret and _literal(value):
+                return _join(path, name)
+            if not isinstance(value, _LEAVES):
+                found = literal_secret_path(value, _join(path, name), depth + 1)
+                if found is not None:
+                    return found
     elif isinstance(config, Mapping):
         for key, value in config.items():
-            where = _join(path, str(key))
             if isinstance(key, str) and looks_secret(key) and _literal(value):
-                return where
-            found = literal_secret_path(value, where, depth + 1)
-            if found is not None:
-                return found
+                return _join(path, key)
+            if not isinstance(value, _LEAVES):
+                found = literal_secret_path(value, _join(path, str(key)), depth + 1)
+                if found is not None:
+                    return found
     elif isinstance(config, (list, tuple)):
         for index, value in enumerate(config):
-            found = literal_secret_path(value, f"{path}[{index}]", depth + 1)
-            if found is not None:
-                return found
+            if not isinstance(value, _LEAVES):
+                found = literal_secret_path(value, f"{path}[{index}]", depth + 1)
+                if found is not None:
+                    return found
     return None

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from floe_hooks.models import ComputeConfig
-from floe_hooks.secrets import DbtTemplate
+from floe_hooks.secrets import DbtTemplate, SecretBinding
 
 __all__ = ["dbt_literal", "MAX_PROFILE_BYTES"]
 
@@ -148,18 +148,25 @@ def _for_dbt(value: Any, where: str) -> Any:
     return value
 
 
-def _register_known_secrets(computes: Sequence[ComputeConfig]) -> None:
+def _register_known_secrets(
+    computes: Sequence[ComputeConfig], bindings: Mapping[str, Sequence[SecretBinding]] | None = None
+) -> None:
     """Register for masking every referenced secret whose value this process can see.
 
     Compiling never needs a secret's value, and a missing one is no error; but a value that
     is set (``{env: VAR}`` or its ``DBT_ENV_SECRET_...`` variable) is masked from here on in
     every message, and a plugin result echoing it is refused (:func:`_registered_secret_at`).
+    ``bindings``: each compute's :func:`~floe_hooks.secrets.secret_bindings`, when the caller
+    has them already.
     """
+    import os
+
     from floe_hooks._redact import remember
-    from floe_hooks.secrets import resolve_secrets
+    from floe_hooks.secrets import _resolve_bindings, secret_bindings
 
     for compute in computes:
-        values, _ = resolve_secrets(compute)
+        found = bindings[compute.name] if bindings is not None else secret_bindings(compute)
+        values, _ = _resolve_bindings(found, os.environ)
         for value in values.values():
             remember(value)
 

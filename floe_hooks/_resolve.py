@@ -193,8 +193,8 @@ class _Resolver:
                 spec.extends, current, current_display, [d for d, _, _ in files], seen
             )
         parent: _Level | None = None
-        from floe_hooks.catalog import catalog_level
-
+        # the catalog rules (and their module) only when some file of the chain names a catalog
+        with_catalog = any(_names_catalog(data) for _, _, data in files)
         for file_display, spec, data in reversed(files):
             chain = (file_display, *(parent.chain if parent else ()))
             level = _Level(file_display, chain, self._settings())
@@ -202,13 +202,16 @@ class _Resolver:
             self._computes(level, spec, parent)
             self._default(level, spec, parent)
             self._environments(level, spec, parent)
-            level.catalog = catalog_level(
-                data,
-                file_display,
-                parent.catalog if parent else None,
-                parent.display if parent else None,
-                level.env_names,
-            )
+            if with_catalog:
+                from floe_hooks.catalog import catalog_level
+
+                level.catalog = catalog_level(
+                    data,
+                    file_display,
+                    parent.catalog if parent else None,
+                    parent.display if parent else None,
+                    level.env_names,
+                )
             parent = level
         assert parent is not None
         return parent
@@ -461,3 +464,13 @@ def _check_version(version: int, display: str) -> None:
             file=display,
             path="version",
         )
+
+
+def _names_catalog(data: Mapping[str, Any]) -> bool:
+    """True when a manifest file has a ``catalog:`` key, at the top or in an environment."""
+    if "catalog" in data:
+        return True
+    envs = data.get("environments")
+    return isinstance(envs, Mapping) and any(
+        isinstance(section, Mapping) and "catalog" in section for section in envs.values()
+    )

@@ -248,10 +248,11 @@ def _compile(product: Product, manager: PluginManager) -> CompiledProject:
     compiled: list[CompiledCompute] = []
     outputs: dict[str, Any] = {}
     variables: dict[str, tuple[str, SecretBinding]] = {}
-    _register_known_secrets(manifest.computes)
+    bindings = {compute.name: secret_bindings(compute) for compute in manifest.computes}
+    _register_known_secrets(manifest.computes, bindings)
     attaching = _catalog_computes(manifest, manager)
     for compute in manifest.computes:
-        secrets = secret_bindings(compute)
+        secrets = bindings[compute.name]
         _check_variables(compute.name, secrets, variables, str(manifest.path))
         plugin = manager.plugin_for(compute.type)
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -206,18 +206,28 @@ def secret_variable(compute_name: str, path: str) -> str:
     return "DBT_ENV_SECRET_" + re.sub(r"[^A-Z0-9]+", "_", raw.upper()).strip("_")
 
 
+#: Leaves that hold no reference: the walk does not descend into (or name a path for) them.
+_LEAVES = (str, int, float, bool, type(None))
+
+
 def _walk(value: Any, path: str) -> Iterator[tuple[str, SecretRef]]:
+    if isinstance(value, _LEAVES):
+        return
     if isinstance(value, SecretRef):
         yield path, value
     elif attrs.has(type(value)):
         for field in attrs.fields(type(value)):
-            yield from _walk(getattr(value, field.name), f"{path}.{field.name}" if path else field.name)
+            item = getattr(value, field.name)
+            if not isinstance(item, _LEAVES):
+                yield from _walk(item, f"{path}.{field.name}" if path else field.name)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _walk(item, f"{path}.{key}" if path else str(key))
+            if not isinstance(item, _LEAVES):
+                yield from _walk(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            yield from _walk(item, f"{path}[{index}]")
+            if not isinstance(item, _LEAVES):
+                yield from _walk(item, f"{path}[{index}]")
 
 
 def secret_bindings(compute: _Compute) -> tuple[SecretBinding, ...]:
@@ -258,10 +268,15 @@ def resolve_secrets(
     (what a dbt job pod receives). Returns the resolved values by path and, for every
     reference that could not be resolved, a message naming the variable (never a value).
     """
-    env = os.environ if environ is None else environ
+    return _resolve_bindings(secret_bindings(compute), os.environ if environ is None else environ)
+
+
+def _resolve_bindings(
+    bindings: Iterable[SecretBinding], env: Mapping[str, str]
+) -> tuple[dict[str, SecretValue], list[str]]:
     values: dict[str, SecretValue] = {}
     missing: list[str] = []
-    for binding in secret_bindings(compute):
+    for binding in bindings:
         names = [n for n in (binding.ref.env, binding.variable) if n]
         for name in names:
             if name in env:
