@@ -99,7 +99,7 @@ def run(shop: Path) -> dict[str, Any]:
     )
     assert process.returncode == 0, process.stderr
     document: dict[str, Any] = json.loads(process.stdout)
-    return document
+    return document | {"stderr": process.stderr}
 
 
 def ran(root: Path, step: dict[str, Any]) -> list[str]:
@@ -132,6 +132,9 @@ def test_each_version_runs_exactly_once_on_its_own_compute(shop: Path, run: dict
     with duckdb.connect(str(shop / "current.duckdb"), read_only=True) as connection:
         assert connection.execute("select n from uses_v1").fetchall() == [(1,)]
     assert "dim_customers.v1" in by["legacy"]["command"]
+    # the progress lines tell the versions apart
+    assert "  [legacy] OK    model dim_customers.v1 (" in run["stderr"]
+    assert "  [current] OK    model dim_customers.v2 (" in run["stderr"]
 
 
 def test_every_step_selector_lists_exactly_its_node_in_dbt_ls(shop: Path, run: dict[str, Any]) -> None:
