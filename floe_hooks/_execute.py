@@ -361,7 +361,10 @@ class Run:
                 chosen.add(str(json.loads(line)["unique_id"]))
             except (ValueError, KeyError, TypeError):
                 continue
-        return chosen & set(graph.nodes)
+        chosen &= set(graph.nodes)
+        if not chosen:  # dbt's own warning is not shown (its output is read, not printed)
+            _log.warning("select_matched_nothing", select=self.select)
+        return chosen
 
     def _with_graph(self, compiled: CompiledProject, graph: StepGraph) -> CompiledProject:
         from floe_hooks.compile import RunStep, _artifacts

@@ -166,3 +166,11 @@ def test_run_product_keeps_the_secrets_out_of_its_own_environment(
     assert by["warehouse"].mode == "subprocess"
     assert ran(shop, {"run_results": by["warehouse"].run_results}) == {"model.shop.order_count"}
     assert dict(os.environ) == before  # dbt ls and dbt build got the secrets in their children only
+
+
+def test_a_selection_that_matches_nothing_runs_nothing_and_says_so(shop: Path) -> None:
+    process = floe_run(shop, "--select", "no_such_model")
+    assert process.returncode == 0, process.stderr
+    assert [s["status"] for s in json.loads(process.stdout)["steps"]] == ["nothing", "nothing"]
+    assert "select_matched_nothing" in process.stderr
+    assert "select=no_such_model" in process.stderr
