@@ -13,6 +13,7 @@ here, only when a run starts. Two ways to run one invocation, with the same resu
   read dbt's per-node events from its output.
 
 Either way a callback receives each node's start and finish as a :class:`NodeEventData`.
+:func:`list_output` runs ``dbt ls`` the same two ways and returns what it printed.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ import attrs
 
 from floe_hooks.errors import FloeError
 
-__all__ = ["DbtNotInstalledError", "NodeEventData", "require_dbt", "invoke", "DBT_MAIN"]
+__all__ = ["DbtNotInstalledError", "NodeEventData", "require_dbt", "invoke", "list_output", "DBT_MAIN"]
 
 #: How a child process starts dbt's command line with this interpreter.
 DBT_MAIN = "from dbt.cli.main import cli; cli()"
 _lock = threading.Lock()  # one in-process dbt invocation at a time
+_PRINTED = ("PrintEvent", "ListCmdOut")  # the events that carry a command's output (``dbt ls``)
 
 
 class DbtNotInstalledError(FloeError):
@@ -178,7 +180,14 @@ def _child(
     cwd: Path,
     env: Mapping[str, str] | None,
     on_event: Callable[[NodeEventData], None] | None,
+    on_print: Callable[[str], None] | None = None,
+    on_error: Callable[[str], None] | None = None,
 ) -> int:
+    """Run dbt as a child process; read its JSON log line by line.
+
+    :param on_print: receives what dbt prints as its output (``dbt ls``'s lines).
+    :param on_error: receives each of dbt's error messages (default: shown on stderr).
+    """
     environ = dict(os.environ)
     environ.update(env or {})
     environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -197,20 +206,63 @@ def _child(
         assert process.stdout is not None
         for line in process.stdout:
             event = _from_json(line.strip())
-            if event is not None and on_event is not None:
-                on_event(event)
-            elif event is None and '"level": "error"' in line:
-                _show_error(line)
+            if event is not None:
+                if on_event is not None:
+                    on_event(event)
+                continue
+            if on_print is not None and _field(line, "info", "name") in _PRINTED:
+                printed = _field(line, "data", "msg")
+                if printed is not None:
+                    on_print(printed)
+            elif '"level": "error"' in line:
+                message = _field(line, "info", "msg")
+                if message is not None:
+                    (on_error or _show_error)(message)
         return process.wait()
 
 
-def _show_error(line: str) -> None:
-    """dbt's own error messages of a child process, on stderr (its JSON log is not shown)."""
+def _field(line: str, *keys: str) -> str | None:
+    """One string field of a line of dbt's JSON log (None: not JSON, or no such field)."""
     try:
-        message = json.loads(line)["info"]["msg"]
+        value: Any = json.loads(line)
+        for key in keys:
+            value = value[key]
     except (ValueError, KeyError, TypeError):
-        return
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _show_error(message: str) -> None:
+    """dbt's own error messages of a child process, on stderr (its JSON log is not shown)."""
     sys.stderr.write(f"dbt: {message}\n")
+
+
+def list_output(
+    args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[int, list[str], str]:
+    """Run ``dbt ls <args>`` quietly; return its status, the lines it printed and its error.
+
+    In this process without ``env``; with ``env`` (secrets) as a child process whose
+    environment alone holds them. Nothing of dbt's is shown: its last error message (one
+    line, ``""`` when there is none) is returned for the caller to report.
+
+    :param args: dbt's arguments, starting with ``ls``.
+    """
+    if not env:
+        _, result = _in_process([*args, "--log-level", "none"], cwd, None, None)
+        error = "" if result.exception is None else _last_line(str(result.exception))
+        found = [str(line) for line in result.result or []] if result.success else []
+        return (0 if result.success else 2), found, error
+    lines: list[str] = []
+    errors: list[str] = []
+    status = _child([*args, "--quiet"], cwd, env, None, on_print=lines.append, on_error=errors.append)
+    return status, lines, _last_line(errors[-1]) if errors else ""
+
+
+def _last_line(message: str) -> str:
+    """The last non-blank line of a message of dbt's (its reason; the first lines are headings)."""
+    found = [line.strip() for line in message.splitlines() if line.strip()]
+    return found[-1] if found else ""
 
 
 def _has_fileno(stream: Any) -> bool:

@@ -343,23 +343,28 @@ class Run:
         return [s.compute for s in graph.steps].index(compute) + 1
 
     def _resolve_selection(self, graph: StepGraph) -> set[str]:
+        """The unique ids ``--select`` names, as ``dbt ls`` resolves it on the parsed target.
+
+        On a compute with secrets (with a catalog, every compute attaching it) dbt runs as
+        a child process whose environment alone holds them, as the parse did.
+        """
         target, _ = self.parsed
         args = [*self._base_args("ls", target), "--select", str(self.select), "--output", "json",
-                "--output-keys", "unique_id", "--quiet"]  # fmt: skip
-        chosen: set[str] = set()
-        if self.secrets[target]:  # dbt would need the secrets in this process's environment
-            raise ConfigError(
-                "--select needs a compute without secrets to resolve it on", file=str(self.path)
-            )
-        status, result = _dbt.invoke(args, cwd=self.root, in_process=True)
+                "--output-keys", "unique_id"]  # fmt: skip
+        status, lines, error = _dbt.list_output(args, cwd=self.root, env=self.secrets[target] or None)
         if status != 0:
-            raise ConfigError(f"dbt refused the selection {self.select!r}", file=str(self.path))
-        for line in result.result or []:
+            reason = f": {error}" if error else ""
+            raise ConfigError(f"dbt refused the selection {self.select!r}{reason}", file=str(self.path))
+        chosen: set[str] = set()
+        for line in lines:
             try:
                 chosen.add(str(json.loads(line)["unique_id"]))
             except (ValueError, KeyError, TypeError):
                 continue
-        return chosen & set(graph.nodes)
+        chosen &= set(graph.nodes)
+        if not chosen:  # dbt's own warning is not shown (its output is read, not printed)
+            _log.warning("select_matched_nothing", select=self.select)
+        return chosen
 
     def _with_graph(self, compiled: CompiledProject, graph: StepGraph) -> CompiledProject:
         from floe_hooks._artifact import _artifacts

@@ -13,8 +13,10 @@ Pure data in, pure data out (no dbt import): :func:`build_graph` takes the
   the edges that guarantee it added). It runs exactly once.
 * An edge ``A -> B`` exists when a node on compute B depends on a node on compute A.
   A cycle between computes is a :class:`~floe_hooks.ConfigError` naming the models.
-* Each node is selected by its own name (:func:`node_selector`), and steps pass
-  ``--indirect-selection empty``: dbt runs exactly the listed nodes, whatever the paths.
+* Each node is selected by its own name (:func:`node_selector`; ``name.vN`` for one
+  version of a versioned model, which the bare name would select all of), proven to
+  match that node alone under dbt's ``fqn`` rules (else qualified further), and steps
+  pass ``--indirect-selection empty``: dbt runs exactly the listed nodes, whatever the paths.
 """
 
 from __future__ import annotations
@@ -108,22 +110,105 @@ class StepGraph:
         raise KeyError(compute)
 
 
-def node_selector(node: Mapping[str, Any], ambiguous: Iterable[str] = ()) -> str | None:
-    """A ``--select`` argument matching exactly this node, or None when dbt cannot express one.
+def _fqn(node: Mapping[str, Any]) -> list[str]:
+    """dbt's fully qualified name of a node: ``[package, folders..., name]`` (+ ``vN`` if versioned)."""
+    fqn = node.get("fqn")
+    if isinstance(fqn, list) and fqn and all(isinstance(part, str) for part in fqn):
+        return list(fqn)
+    fallback = [str(node.get("package_name", "")), str(node.get("name", ""))]  # a manifest without fqn
+    return [*fallback, f"v{node['version']}"] if _versioned(node) else fallback
 
-    The bare name (dbt's default ``fqn`` method matches it against each node's last fqn
-    part) when it is plain and unique; else the name intersected with its package and
-    resource type (``name,package:p,resource_type:model``).
+
+def _versioned(node: Mapping[str, Any]) -> bool:
+    return node.get("resource_type") == "model" and node.get("version") is not None
+
+
+def _fqn_selects(fqn: Sequence[str], selector: str, versioned: bool) -> bool:
+    """dbt's ``fqn`` selector method (its default) for a selector without wildcards.
+
+    As in dbt-core 1.11 (``is_selected_node``, tried on the fqn with and without its
+    package): the leaf name (for a versioned model: the model name, or ``name.vN`` /
+    ``name_vN``), or a dotted prefix of the fqn (``package.folder``, ``folder``...).
     """
-    name = str(node.get("name", ""))
-    if not _PLAIN_NAME.fullmatch(name):
+
+    def one(parts: Sequence[str]) -> bool:
+        if not parts:
+            return False
+        wanted = selector.split(".")
+        if versioned and len(parts) > 1:
+            if parts[-2] == selector or "_".join(parts[-2:]) == "_".join(wanted[-2:]):
+                return True
+        elif parts[-1] == selector:
+            return True
+        flat = [item for segment in parts for item in segment.split(".")]
+        return len(flat) >= len(wanted) and flat[: len(wanted)] == wanted
+
+    return one(fqn) or one(fqn[1:])
+
+
+class _Selectable:
+    """Every node dbt's selectors search, to prove a selector names exactly one of them."""
+
+    def __init__(self, nodes: Mapping[str, Mapping[str, Any]]) -> None:
+        self.nodes = nodes
+        self.fqns = {uid: _fqn(node) for uid, node in nodes.items()}
+        # every key under which a selector could reach a node: its leaf, versioned forms, prefixes
+        self.by_key: dict[str, set[str]] = {}
+        for uid, fqn in self.fqns.items():
+            flat = [item for segment in fqn for item in segment.split(".")]
+            keys = {fqn[-1], *flat[:2]}
+            if _versioned(nodes[uid]) and len(fqn) > 1:
+                keys |= {fqn[-2], "_".join(fqn[-2:])}
+            for key in keys:
+                self.by_key.setdefault(key, set()).add(uid)
+
+    def matches(self, selector: str) -> set[str]:
+        """The nodes one selector (``name``/``a.b``, optionally ``,package:p,resource_type:t``) selects."""
+        base, *filters = selector.split(",")
+        parts = base.split(".")
+        keys = {base, parts[0], "_".join(parts[-2:])}
+        found = set()
+        for uid in set().union(*(self.by_key.get(key, set()) for key in keys)):
+            node = self.nodes[uid]
+            if not _fqn_selects(self.fqns[uid], base, _versioned(node)):
+                continue
+            checks = dict(f.split(":", 1) for f in filters)
+            if checks.get("package", node.get("package_name")) != node.get("package_name"):
+                continue
+            if checks.get("resource_type", node.get("resource_type")) != node.get("resource_type"):
+                continue
+            found.add(uid)
+        return found
+
+    def selector(self, uid: str) -> str | None:
+        """A ``--select`` argument matching exactly this node, or None when dbt cannot express one.
+
+        Tried in turn, the first that selects this node alone wins: its name (for a
+        versioned model ``name.vN``, which selects that version only), the name
+        intersected with its package and resource type (``name,package:p,resource_type:model``),
+        then its fqn (``package.folder.name``), alone and so intersected.
+        """
+        node = self.nodes[uid]
+        fqn = self.fqns[uid]
+        name = f"{fqn[-2]}.{fqn[-1]}" if _versioned(node) and len(fqn) > 1 else str(node.get("name", ""))
+        package = str(node.get("package_name", ""))
+        qualifier = f",package:{package},resource_type:{node.get('resource_type')}"
+        plain = _PLAIN_PACKAGE.fullmatch(package) is not None
+        candidates = [name, name + qualifier, ".".join(fqn), ".".join(fqn) + qualifier]
+        for candidate in candidates if plain else candidates[::2]:
+            parts = candidate.split(",", 1)[0].split(".")
+            if all(_PLAIN_NAME.fullmatch(part) for part in parts) and self.matches(candidate) == {uid}:
+                return candidate
         return None
-    if name not in set(ambiguous):
-        return name
-    package = str(node.get("package_name", ""))
-    if not _PLAIN_PACKAGE.fullmatch(package):
-        return None
-    return f"{name},package:{package},resource_type:{node.get('resource_type')}"
+
+
+def node_selector(unique_id: str, nodes: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """A ``--select`` argument matching exactly one of dbt's ``nodes`` (by unique id), or None.
+
+    The name (``name.vN`` for a versioned model) when it selects nothing else, else the
+    fqn, else either qualified by package and resource type (:meth:`_Selectable.selector`).
+    """
+    return _Selectable(nodes).selector(unique_id)
 
 
 def _parents(node: Mapping[str, Any]) -> list[str]:
@@ -206,11 +291,7 @@ def build_graph(
         nodes[uid] = placed(uid, node, target)
 
     steps = _order(nodes, edges, order, file)
-    names: dict[str, int] = {}
-    for node in raw.values():
-        names[str(node.get("name", ""))] = names.get(str(node.get("name", "")), 0) + 1
-    packages = {str(n.get("package_name", "")) for n in raw.values()}
-    ambiguous = {name for name, count in names.items() if count > 1} | packages
+    selectable = _Selectable({**raw, **(manifest.get("functions") or {})})
     planned: list[PlannedStep] = []
     transform_order = [name for name, _, _ in transforms]
     all_selectors: dict[str, str] = {}
@@ -218,7 +299,7 @@ def build_graph(
         members = sorted(uid for uid, n in nodes.items() if n.compute == compute)
         selectors: list[str] = []
         for uid in members:
-            selector = node_selector(runnable[uid], ambiguous)
+            selector = selectable.selector(uid)
             if selector is None:
                 raise ConfigError(
                     f"dbt cannot select {uid} ({nodes[uid].path}) exactly by its name; "

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             progress.node_finished()
             word = _SYMBOL.get(event.status, event.status.upper())
             say(
-                f"  [{event.compute}] {word:<5} {event.resource_type} {event.name} "
+                f"  [{event.compute}] {word:<5} {event.resource_type} {_label(event.unique_id, event.name)} "
                 f"({event.execution_time:.2f}s)"
                 + (
                     f": {event.message.splitlines()[0][:300]}"
@@ -125,3 +125,9 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {result.run_results_path}"
     )
     return result.exit_code
+
+
+def _label(unique_id: str, name: str) -> str:
+    """A node's name, with its version for one version of a model (``model.p.name.v2``)."""
+    parts = unique_id.split(".")
+    return f"{name}.{parts[3]}" if parts[0] == "model" and len(parts) == 4 else name

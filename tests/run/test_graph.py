@@ -131,3 +131,44 @@ def test_a_node_dbt_cannot_name_exactly_is_an_error() -> None:
 def test_nodes_that_are_not_run_are_left_out() -> None:
     g = graph(node("model", "a", "models/a.sql"), node("analysis", "look", "analyses/look.sql"))
     assert set(g.nodes) == {"model.shop.a"}
+
+
+def versioned(name: str, version: int, path: str) -> tuple[str, dict[str, Any]]:
+    uid = f"model.shop.{name}.v{version}"
+    return uid, {
+        "resource_type": "model",
+        "name": name,
+        "version": version,
+        "package_name": "shop",
+        "original_file_path": path,
+        "fqn": ["shop", *path.split("/")[1:-1], name, f"v{version}"],
+        "depends_on": {"nodes": []},
+    }
+
+
+def test_each_version_of_a_model_is_selected_alone_on_its_own_compute() -> None:
+    g = graph(
+        versioned("dim", 1, "models/staging/dim_v1.sql"),
+        versioned("dim", 2, "models/marts/dim_v2.sql"),
+        node("model", "dim_v10", "models/marts/dim_v10.sql"),
+    )
+    assert g.step("ingest").select == ("dim.v1",)
+    assert g.step("warehouse").select == ("dim.v2", "dim_v10")
+    assert (g.nodes["model.shop.dim.v1"].compute, g.nodes["model.shop.dim.v2"].compute) == (
+        "ingest",
+        "warehouse",
+    )
+
+
+def test_a_model_named_like_its_folder_is_selected_by_its_fqn() -> None:
+    marts = node("model", "marts", "models/marts/marts.sql")
+    marts[1]["fqn"] = ["shop", "marts", "marts"]
+    other = node("model", "revenue", "models/marts/revenue.sql")
+    other[1]["fqn"] = ["shop", "marts", "revenue"]
+    # `marts` alone would also select every node under models/marts (dbt matches fqn prefixes)
+    assert graph(marts, other).step("warehouse").select == ("shop.marts.marts", "revenue")
+
+
+def test_a_model_named_like_its_package_is_selected_by_its_fqn() -> None:
+    g = graph(node("model", "shop", "models/shop.sql"), node("model", "b", "models/b.sql"))
+    assert g.selectors["model.shop.shop"] == "shop.shop"
