@@ -22,7 +22,7 @@ from floe_hooks.errors import ConfigError, PluginConflictError, UnknownComputeTy
 from floe_hooks.models import ComputeConfig
 
 if TYPE_CHECKING:
-    from floe_hooks.catalog import CatalogLevel
+    from floe_hooks._catalog_manifest import CatalogLevel
     from floe_hooks.manager import PluginManager
     from floe_hooks.manifest import KubernetesSettings
 
@@ -193,7 +193,7 @@ class _Resolver:
                 spec.extends, current, current_display, [d for d, _, _ in files], seen
             )
         parent: _Level | None = None
-        from floe_hooks.catalog import catalog_level
+        from floe_hooks._catalog_manifest import catalog_level
 
         for file_display, spec, data in reversed(files):
             chain = (file_display, *(parent.chain if parent else ()))
