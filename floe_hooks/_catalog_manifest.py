@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from floe_hooks._layers import check_overlay_keys
 from floe_hooks.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def catalog_level(
         level.raw = data["catalog"]
         level.owner = display
         level.base = structure_catalog(level.raw, display)
+    catalog_name = level.raw.get("name") if level.raw is not None else None
     envs = data.get("environments")
     if isinstance(envs, Mapping):
         for env, section in envs.items():
@@ -123,21 +125,16 @@ def catalog_level(
                 raise ConfigError(
                     "no catalog is declared to overlay; declare catalog: first", file=display, path=prefix
                 )
-            for key in overlay:
-                if key in ("name", "type"):
-                    raise ConfigError(
-                        f"an environment may change the catalog's connection settings, never its {key}: "
-                        f"every compute attaches it as {level.raw.get('name')!r} in every environment; "
-                        f"allowed: {', '.join(CATALOG_OVERLAY_KEYS)}",
-                        file=display,
-                        path=f"{prefix}.{key}",
-                    )
-                if key not in CATALOG_OVERLAY_KEYS:
-                    raise ConfigError(
-                        f"unknown key {key!r}; allowed: {', '.join(CATALOG_OVERLAY_KEYS)}",
-                        file=display,
-                        path=f"{prefix}.{key}",
-                    )
+            check_overlay_keys(
+                overlay,
+                CATALOG_OVERLAY_KEYS,
+                lambda key: (
+                    f"an environment may change the catalog's connection settings, never its {key}: "
+                    f"every compute attaches it as {catalog_name!r} in every environment"
+                ),
+                file=display,
+                prefix=prefix,
+            )
             level.overlays.setdefault(str(env), []).append((display, overlay))
     if level.raw is not None:
         for env in env_names:
