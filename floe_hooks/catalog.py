@@ -54,6 +54,7 @@ from floe_hooks._catalog_manifest import CatalogLevel as CatalogLevel
 from floe_hooks._catalog_manifest import catalog_level as catalog_level
 from floe_hooks._catalog_manifest import structure_catalog
 from floe_hooks._catalog_probe import catalog_row, check_catalog, check_catalog_concurrently
+from floe_hooks._rules import COMPUTE_NAME_PATTERN, name_problem
 from floe_hooks.errors import ConfigError
 from floe_hooks.models import CatalogConfig
 from floe_hooks.secrets import SecretRef
@@ -102,18 +103,14 @@ CREDENTIAL_FIELDS: Mapping[str, tuple[str, ...]] = {
     "iceberg_rest": ("client_id", "client_secret"),
 }
 
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _check_name(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not _NAME.fullmatch(value):
-        raise ConfigError(
-            f"{value!r} is not a valid catalog name: use lowercase letters, digits and underscores, "
-            "starting with a letter (at most 63 characters)",
-            path=attribute.name,
-        )
+    problem = name_problem(value, "catalog name")
+    if problem is not None:
+        raise ConfigError(problem, path=attribute.name)
 
 
 def _one_of(allowed: Sequence[str]) -> Any:
@@ -127,6 +124,11 @@ def _one_of(allowed: Sequence[str]) -> Any:
 def _printable(_: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None and (not value.strip() or _CONTROL.search(value)):
         raise ConfigError("must be non-empty printable text", path=attribute.name)
+
+
+def _present(*fields: tuple[object, str]) -> list[str]:
+    """The texts of the fields that are set, in order: ``(value, text)`` pairs, None values left out."""
+    return [text for value, text in fields if value is not None]
 
 
 def _port(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
@@ -161,14 +163,13 @@ class CatalogCredential:
 
     def describe(self) -> str:
         """A human description (safe to log)."""
-        parts = []
-        if self.env is not None:
-            parts.append(f"env {self.env}")
-        if self.file is not None:
-            parts.append(f"file {self.file}")
-        if self.secret is not None:
-            parts.append(f"secret {self.secret}/{self.key}")
-        return ", ".join(parts)
+        return ", ".join(
+            _present(
+                (self.env, f"env {self.env}"),
+                (self.file, f"file {self.file}"),
+                (self.secret, f"secret {self.secret}/{self.key}"),
+            )
+        )
 
 
 @attrs.frozen
@@ -217,12 +218,13 @@ class CatalogMetadata:
                 return value
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-        parts = [f"dbname={quote(self.dbname or '')}", f"host={quote(self.host or '')}"]
-        if self.port is not None:
-            parts.append(f"port={self.port}")
-        if self.user is not None:
-            parts.append(f"user={quote(self.user)}")
-        return " ".join(parts)
+        return " ".join(
+            [
+                f"dbname={quote(self.dbname or '')}",
+                f"host={quote(self.host or '')}",
+                *_present((self.port, f"port={self.port}"), (self.user, f"user={quote(self.user or '')}")),
+            ]
+        )
 
 
 @attrs.frozen
@@ -394,7 +396,7 @@ def catalog_schema(builder: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     builder.defs["catalog-credential"] = credential
     block = builder.attrs_class(LakehouseCatalog)
     props = block["properties"]
-    props["name"] = {**props["name"], "pattern": _NAME.pattern}
+    props["name"] = {**props["name"], "pattern": COMPUTE_NAME_PATTERN}
     props["type"] = {**props["type"], "enum": list(CATALOG_TYPES)}
     props["credentials"] = {
         "type": "object",
