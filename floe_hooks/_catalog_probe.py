@@ -118,15 +118,9 @@ def check_catalog(
 
 def catalog_row(catalog: LakehouseCatalog, result: ConnectionResult) -> dict[str, Any]:
     """The catalog's row of ``floe validate`` (table and ``--format json``)."""
-    return {
-        "name": catalog.name,
-        "type": catalog.type,
-        "status": result.status.value,
-        "latency_ms": round(result.latency_ms, 3),
-        "message": result.message,
-        "warnings": list(result.warnings),
-        "details": dict(result.details),
-    }
+    from floe_hooks.health import result_fields
+
+    return {"name": catalog.name, "type": catalog.type, **result_fields(result)}
 
 
 def check_catalog_concurrently(
