@@ -20,10 +20,10 @@ from floe_hooks._contract_checks import (
     is_frozen,
     secret_like,
     signature_problem,
-    walk_profile,
     with_target,
 )
 from floe_hooks._fakes import make_compute
+from floe_hooks._walk import walk
 from floe_hooks.errors import IncompatibleAPIError, PluginError
 from floe_hooks.manager import PluginInfo, PluginManager, api_compatible
 from floe_hooks.models import (
@@ -359,7 +359,7 @@ class ComputePluginContract:
         text = repr(profile)
         for path, value in planted.items():
             assert value not in text, f"the value of secret {path!r} is written into the profile"
-        for path, value in walk_profile(profile, ""):
+        for path, value in walk(profile):
             key = path.rsplit(".", 1)[-1]
             if isinstance(value, str) and secret_like(key) and value:
                 assert "env_var(" in value, f"profile key {path!r} holds a literal, not an env_var() template"

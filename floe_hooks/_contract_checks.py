@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -34,16 +34,6 @@ def imports_of(plugin: object) -> list[str]:
 def secret_like(key: str) -> bool:
     lowered = key.lower()
     return any(word in lowered for word in _SECRET_KEYS)
-
-
-def walk_profile(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    yield path, value
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from walk_profile(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from walk_profile(item, f"{path}[{index}]")
 
 
 def is_frozen(cls: type) -> bool:

@@ -207,17 +207,9 @@ def secret_variable(compute_name: str, path: str) -> str:
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, SecretRef]]:
-    if isinstance(value, SecretRef):
-        yield path, value
-    elif attrs.has(type(value)):
-        for field in attrs.fields(type(value)):
-            yield from _walk(getattr(value, field.name), f"{path}.{field.name}" if path else field.name)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _walk(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _walk(item, f"{path}[{index}]")
+    from floe_hooks._walk import walk  # not at import: `floe plugins` never walks a config
+
+    return ((where, v) for where, v in walk(value, path, into_attrs=True) if isinstance(v, SecretRef))
 
 
 def secret_bindings(compute: _Compute) -> tuple[SecretBinding, ...]:
