@@ -53,6 +53,7 @@ def make_plugin(
     version: str = "1.0",
     api: str = FLOE_API_VERSION,
     config_class: type | str | None = None,
+    dbt_adapter: str | None = None,
     **hooks: Any,
 ) -> ModuleType:
     """A plugin module made in memory: metadata and working required hooks, for tests.
@@ -71,6 +72,7 @@ def make_plugin(
     :param version: the plugin's version in its metadata.
     :param api: its ``floe_api_version`` (default: this floe's).
     :param config_class: its typed config class (an attrs class or ``"module:Class"``).
+    :param dbt_adapter: its dbt adapter requirement in its metadata (``"dbt-postgres>=1.9"``).
     :param hooks: hook name -> function, value, or ``None``.
     :return: a module object whose functions are marked ``@hookimpl``.
 
@@ -84,7 +86,12 @@ def make_plugin(
     served = types or (name,)
     defaults: dict[str, Any] = {
         "plugin_metadata": lambda: PluginMetadata(
-            name=name, version=version, floe_api_version=api, compute_types=served, config_class=config_class
+            name=name,
+            version=version,
+            floe_api_version=api,
+            compute_types=served,
+            config_class=config_class,
+            dbt_adapter=dbt_adapter,
         ),
         "generate_profile": lambda: {"type": name},
         "validate_connection": lambda: ConnectionResult(status="healthy", latency_ms=0.1, message=name),
