@@ -97,8 +97,7 @@ def hostile(site: Site, *, api: str = "1.0", types: tuple[str, ...] = ("evil",),
     site.install(DIST, source, entry_point="evil", version=VERSION)
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+def hostile_project(tmp_path: Path) -> Path:
     """manifest.yaml approving duckdb and the hostile type; floe.yaml using both; previous outputs."""
     root = tmp_path / "project"
     root.mkdir()
@@ -109,6 +108,12 @@ def project(tmp_path: Path) -> Path:
     (out / "profiles.yml").write_text("previous: {}\n")
     (out / "compiled_artifacts.json").write_text("{}\n")
     return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """:func:`hostile_project` in the test's temporary folder."""
+    return hostile_project(tmp_path)
 
 
 def outputs(project: Path) -> dict[str, bytes]:

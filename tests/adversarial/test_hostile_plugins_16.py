@@ -14,23 +14,24 @@ from pathlib import Path
 
 import pytest
 from adversarial_harness import Site
-from test_hostile_plugins import DIST, MANIFEST, PRODUCT, VERSION, hostile, one_error_line, outputs
+from test_hostile_plugins import (
+    DIST,
+    MANIFEST,
+    PRODUCT,
+    VERSION,
+    hostile,
+    hostile_project,
+    one_error_line,
+    outputs,
+)
 
 SECRET = "evil-canary-7f3a9c1e5b"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """manifest.yaml approving duckdb and the hostile type; floe.yaml using both; previous outputs."""
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "manifest.yaml").write_text(MANIFEST)
-    (root / "floe.yaml").write_text(PRODUCT)
-    out = root / "target" / "floe"
-    out.mkdir(parents=True)
-    (out / "profiles.yml").write_text("previous: {}\n")
-    (out / "compiled_artifacts.json").write_text("{}\n")
-    return root
+    """:func:`test_hostile_plugins.hostile_project` in the test's temporary folder."""
+    return hostile_project(tmp_path)
 
 
 def with_password(project: Path) -> None:
