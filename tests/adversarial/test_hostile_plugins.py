@@ -415,6 +415,8 @@ def test_a_plugin_thread_left_running_does_not_keep_floe_alive(site: Site, proje
         ("return {'type': 'duckdb', 'blob': 'x' * (100 * 1024 * 1024)}", "larger than"),
         ("return {'type': 'duckdb', 'when': object()}", "profile.when is a object, not a YAML value"),
         ("return {'type': 'duckdb', 1: 'one'}", "key 1 is not a string"),
+        ("return {'type': 'duckdb', 'big': 10**5000}", "an integer outside the 64-bit range"),  # issue 16
+        ("return {'type': 'duckdb', '\\ud800': 1}", "a key is not valid Unicode text"),  # issue 16
     ],
 )
 def test_a_profile_that_is_cyclic_huge_or_not_yaml_is_refused(

@@ -208,24 +208,6 @@ def test_a_keyboard_interrupt_raised_by_a_hook_names_the_plugin(site: Site, proj
     assert f"(from {DIST} {VERSION})" in line
 
 
-@pytest.mark.parametrize(
-    ("body", "where"),
-    [
-        ("return {'type': 'duckdb', 'big': 10**5000}", "an integer outside the 64-bit range"),
-        ("return {'type': 'duckdb', '\\ud800': 1}", "a key is not valid Unicode text"),
-    ],
-)
-def test_a_profile_with_a_huge_int_or_a_lone_surrogate_key_is_a_contract_error(
-    site: Site, project: Path, body: str, where: str
-) -> None:
-    hostile(site, generate_profile=body)
-    before = outputs(project)
-    process = site.floe("compile", "floe.yaml", cwd=project)
-    assert process.returncode == 1, process.stderr
-    assert where in one_error_line(process.stderr)
-    assert outputs(project) == before
-
-
 def test_os_exit_0_in_a_health_check_never_reads_as_healthy(site: Site, project: Path) -> None:
     hostile(site, validate_connection="os._exit(0)")
     process = site.floe("validate", "manifest.yaml", "--compute", "shady", cwd=project)
