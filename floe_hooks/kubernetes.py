@@ -54,25 +54,17 @@ from typing import TYPE_CHECKING, Any
 
 from floe_hooks._cluster import cluster_problems
 from floe_hooks._k8s_base import ARTIFACTS_FILE as ARTIFACTS_FILE
-from floe_hooks._k8s_base import (
-    CONTAINER_NAME,
-    DAG_TEMPLATE,
-    IMAGE,
-    K8S_INT_MAX,
-    LABEL_PREFIX,
-    MANIFEST_FILE,
-    MAX_LABEL,
-    OUTPUTS,
-    PROFILES_DIR,
-    RETRY_BACKOFF,
-    SCRATCH_DIR,
-    SHARED_VOLUME,
-    Render,
-    dns_label,
-    label_value,
-    step_dependencies,
-    step_names,
-)
+from floe_hooks._k8s_base import CONTAINER_NAME as CONTAINER_NAME
+from floe_hooks._k8s_base import DAG_TEMPLATE as DAG_TEMPLATE
+from floe_hooks._k8s_base import IMAGE, MANIFEST_FILE, MAX_LABEL, OUTPUTS, Render, dns_label, step_names
+from floe_hooks._k8s_base import K8S_INT_MAX as K8S_INT_MAX
+from floe_hooks._k8s_base import LABEL_PREFIX as LABEL_PREFIX
+from floe_hooks._k8s_base import PROFILES_DIR as PROFILES_DIR
+from floe_hooks._k8s_base import RETRY_BACKOFF as RETRY_BACKOFF
+from floe_hooks._k8s_base import SCRATCH_DIR as SCRATCH_DIR
+from floe_hooks._k8s_base import SHARED_VOLUME as SHARED_VOLUME
+from floe_hooks._k8s_base import label_value as label_value
+from floe_hooks._k8s_base import step_dependencies as step_dependencies
 from floe_hooks._k8s_objects import configmap_object, job_object, unique_names, workflow_object
 from floe_hooks.errors import ConfigError
 
