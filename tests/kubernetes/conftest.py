@@ -74,6 +74,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pm: PluginManager) 
     return K8sProject(tmp_path, pm)
 
 
+def warehouse_compute(name: str, **fields: Any) -> dict[str, Any]:
+    """A ``fakewh`` compute whose password comes from the Secret ``wh-creds`` (``WH_PASSWORD`` locally)."""
+    return {
+        "name": name,
+        "type": "fakewh",
+        **fields,
+        "config": {"host": "db.internal"},
+        "credentials": {"password": {"env": "WH_PASSWORD", "secret": "wh-creds", "key": "password"}},
+    }
+
+
 def two_computes(**extra: Any) -> dict[str, Any]:
     """A manifest with a DuckDB compute (its file on a shared volume) and a ``fakewh`` one with a password.
 
@@ -91,14 +102,7 @@ def two_computes(**extra: Any) -> dict[str, Any]:
                     "config": {"path": "/data/lake.duckdb"},  # on the volume both steps' pods mount
                     "resources": "medium",
                 },
-                {
-                    "name": "warehouse",
-                    "type": "fakewh",
-                    "config": {"host": "db.internal"},
-                    "credentials": {
-                        "password": {"env": "WH_PASSWORD", "secret": "wh-creds", "key": "password"}
-                    },
-                },
+                warehouse_compute("warehouse"),
             ],
         },
         "kubernetes": {

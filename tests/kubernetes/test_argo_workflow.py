@@ -29,6 +29,7 @@ from .conftest import (
     jobs,
     validate,
     validate_argo,
+    warehouse_compute,
     with_needs,
 )
 
@@ -54,15 +55,7 @@ def three_steps(**kubernetes: Any) -> dict[str, Any]:
                     "config": {"path": "/data/audit.duckdb"},
                     "resources": "large",
                 },
-                {
-                    "name": "mart",
-                    "type": "fakewh",
-                    "timeout_seconds": 1.5,
-                    "config": {"host": "db.internal"},
-                    "credentials": {
-                        "password": {"env": "WH_PASSWORD", "secret": "wh-creds", "key": "password"}
-                    },
-                },
+                warehouse_compute("mart", timeout_seconds=1.5),
             ],
         },
         "kubernetes": {
