@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from floe_duckdb._sql import identifier_problem
+from floe_duckdb.profile import set_fields
 from floe_hooks import ComputeConfig, ConfigError, LakehouseCatalog, catalog_template
 
 __all__ = ["CATALOG_TYPES", "catalog_profile", "required_extensions", "secret_names"]
@@ -79,12 +80,7 @@ def _s3_secret(catalog: LakehouseCatalog, name: str) -> dict[str, Any] | None:
         secret["provider"] = "credential_chain"  # the pod's role, instance profile or AWS_* variables
     storage = catalog.storage
     if storage is not None:
-        if storage.endpoint is not None:
-            secret["endpoint"] = storage.endpoint
-        if storage.region is not None:
-            secret["region"] = storage.region
-        if storage.url_style is not None:
-            secret["url_style"] = storage.url_style
+        secret.update(set_fields(storage, endpoint="endpoint", region="region", url_style="url_style"))
         if storage.use_ssl is not None:
             secret["use_ssl"] = "true" if storage.use_ssl else "false"
     secret["scope"] = catalog.data_path

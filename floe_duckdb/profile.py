@@ -23,6 +23,7 @@ __all__ = [
     "derived_memory_limit",
     "derived_threads",
     "pod_resources",
+    "set_fields",
 ]
 
 #: Extensions linked into the DuckDB of the Python wheels (``duckdb_extensions()`` lists them
@@ -36,6 +37,11 @@ DEFAULT_SIZE: WorkloadSize = "small"
 #: Share of the pod's memory limit given to DuckDB when ``memory_limit`` is unset: the rest
 #: covers dbt, Python and allocations DuckDB does not count, so the pod spills, not dies.
 MEMORY_FRACTION = 0.75
+
+
+def set_fields(source: object, /, **keys: str) -> dict[str, Any]:
+    """``{key: source.<field>}`` for each ``field=key`` whose value is set (not None), in that order."""
+    return {key: value for field, key in keys.items() if (value := getattr(source, field)) is not None}
 
 
 def config_of(compute: ComputeConfig) -> DuckDBConfig:
@@ -99,12 +105,14 @@ def build_profile(compute: ComputeConfig) -> dict[str, Any]:
     out["settings"] = settings
 
     options: dict[str, Any] = dict(cfg.config_options)
-    if cfg.extension_directory is not None:
-        options["extension_directory"] = cfg.extension_directory
-    if cfg.autoinstall_extensions is not None:
-        options["autoinstall_known_extensions"] = cfg.autoinstall_extensions
-    if cfg.autoload_extensions is not None:
-        options["autoload_known_extensions"] = cfg.autoload_extensions
+    options.update(
+        set_fields(
+            cfg,
+            extension_directory="extension_directory",
+            autoinstall_extensions="autoinstall_known_extensions",
+            autoload_extensions="autoload_known_extensions",
+        )
+    )
     if options:
         out["config_options"] = options
 

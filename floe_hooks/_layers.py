@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -23,6 +23,30 @@ class _Layer:
 
 def _is_secret_ref(value: Mapping[str, Any]) -> bool:
     return bool(value) and set(value) <= {"env", "secret", "key"}
+
+
+def check_overlay_keys(
+    overlay: Mapping[str, Any],
+    allowed: Sequence[str],
+    fixed: Callable[[str], str],
+    *,
+    file: str,
+    prefix: str,
+) -> None:
+    """Refuse an environment overlay's key that is fixed (``name``, ``type``) or not in ``allowed``.
+
+    :param fixed: the sentence refusing a fixed key, given the key; "; allowed: ..." follows it.
+    :raises ConfigError: located at ``<prefix>.<key>`` in ``file``.
+    """
+    for key in overlay:
+        if key in ("name", "type"):
+            raise ConfigError(
+                f"{fixed(key)}; allowed: {', '.join(allowed)}", file=file, path=f"{prefix}.{key}"
+            )
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key {key!r}; allowed: {', '.join(allowed)}", file=file, path=f"{prefix}.{key}"
+            )
 
 
 def _merge(

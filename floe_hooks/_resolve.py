@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from floe_hooks._layers import _Layer, _merged, _relocate
+from floe_hooks._layers import _Layer, _merged, _relocate, check_overlay_keys
 from floe_hooks._rules import COMPUTE_NAME as _NAME
 from floe_hooks._text import kind as _kind
 from floe_hooks.errors import ConfigError, PluginConflictError, UnknownComputeTypeError
 from floe_hooks.models import ComputeConfig
 
 if TYPE_CHECKING:
-    from floe_hooks.catalog import CatalogLevel
+    from floe_hooks._catalog_manifest import CatalogLevel
     from floe_hooks.manager import PluginManager
     from floe_hooks.manifest import KubernetesSettings
 
@@ -203,7 +203,7 @@ class _Resolver:
             self._default(level, spec, parent)
             self._environments(level, spec, parent)
             if with_catalog:
-                from floe_hooks.catalog import catalog_level
+                from floe_hooks._catalog_manifest import catalog_level
 
                 level.catalog = catalog_level(
                     data,
@@ -415,20 +415,13 @@ def _check_overlay(name: str, overlay: Any, prefix: str, display: str, level: _L
         return
     if not isinstance(overlay, Mapping):
         raise ConfigError(f"expected a mapping, got {_kind(overlay)}", file=display, path=prefix)
-    for key in overlay:
-        if key in ("type", "name"):
-            raise ConfigError(
-                f"an environment overlay may not change a compute's {key}; {_PARITY}; "
-                f"allowed: {', '.join(OVERLAY_KEYS)}",
-                file=display,
-                path=f"{prefix}.{key}",
-            )
-        if key not in OVERLAY_KEYS:
-            raise ConfigError(
-                f"unknown key {key!r}; allowed: {', '.join(OVERLAY_KEYS)}",
-                file=display,
-                path=f"{prefix}.{key}",
-            )
+    check_overlay_keys(
+        overlay,
+        OVERLAY_KEYS,
+        lambda key: f"an environment overlay may not change a compute's {key}; {_PARITY}",
+        file=display,
+        prefix=prefix,
+    )
 
 
 #: Most manifests an ``extends:`` chain may hold (the file itself included).

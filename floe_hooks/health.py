@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -49,6 +49,7 @@ __all__ = [
     "effective_timeout",
     "transitions",
     "Transition",
+    "result_fields",
     "DEFAULT_TIMEOUT",
     "MAX_WORKERS",
 ]
@@ -65,6 +66,17 @@ _UNHEALTHY = ConnectionStatus.UNHEALTHY
 # so a plugin that hangs forever costs one thread, not one per round of --watch.
 _abandoned: dict[tuple[int, str], tuple[threading.Thread, float]] = {}
 _abandoned_lock = threading.Lock()
+
+
+def result_fields(result: ConnectionResult) -> dict[str, Any]:
+    """A result as the fields of a ``floe validate`` row (table and ``--format json``), after its names."""
+    return {
+        "status": result.status.value,
+        "latency_ms": round(result.latency_ms, 3),
+        "message": result.message,
+        "warnings": list(result.warnings),
+        "details": dict(result.details),
+    }
 
 
 def _still_running(key: tuple[int, str]) -> float | None:

@@ -17,6 +17,7 @@ import attrs
 
 from floe_hooks._frozen import FrozenDict, freeze
 from floe_hooks._rules import COMPUTE_NAME as _NAME
+from floe_hooks._rules import name_problem
 from floe_hooks.errors import ConfigError
 from floe_hooks.secrets import MASK, SecretRef
 
@@ -39,12 +40,9 @@ _API_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 
 def _check_name(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not _NAME.fullmatch(value):
-        raise ConfigError(
-            f"{value!r} is not a valid {attribute.name}: use lowercase letters, digits and "
-            "underscores, starting with a letter (at most 63 characters)",
-            path=attribute.name,
-        )
+    problem = name_problem(value, attribute.name)
+    if problem is not None:
+        raise ConfigError(problem, path=attribute.name)
 
 
 def _threads(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:

@@ -211,23 +211,10 @@ _LEAVES = (str, int, float, bool, type(None))
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, SecretRef]]:
-    if isinstance(value, _LEAVES):
-        return
-    if isinstance(value, SecretRef):
-        yield path, value
-    elif attrs.has(type(value)):
-        for field in attrs.fields(type(value)):
-            item = getattr(value, field.name)
-            if not isinstance(item, _LEAVES):
-                yield from _walk(item, f"{path}.{field.name}" if path else field.name)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(item, _LEAVES):
-                yield from _walk(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            if not isinstance(item, _LEAVES):
-                yield from _walk(item, f"{path}[{index}]")
+    from floe_hooks._walk import walk  # not at import: `floe plugins` never walks a config
+
+    found = walk(value, path, into_attrs=True, skip=_LEAVES)
+    return ((where, item) for where, item in found if isinstance(item, SecretRef))
 
 
 def secret_bindings(compute: _Compute) -> tuple[SecretBinding, ...]:

@@ -110,15 +110,9 @@ def exit_code(results: Sequence[ConnectionResult], strict: bool) -> int:
 
 
 def _row(compute: ComputeConfig, result: ConnectionResult) -> dict[str, Any]:
-    return {
-        "compute": compute.name,
-        "type": compute.type,
-        "status": result.status.value,
-        "latency_ms": round(result.latency_ms, 3),
-        "message": result.message,
-        "warnings": list(result.warnings),
-        "details": dict(result.details),
-    }
+    from floe_hooks.health import result_fields
+
+    return {"compute": compute.name, "type": compute.type, **result_fields(result)}
 
 
 def _print_report(

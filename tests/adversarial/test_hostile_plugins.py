@@ -97,8 +97,7 @@ def hostile(site: Site, *, api: str = "1.0", types: tuple[str, ...] = ("evil",),
     site.install(DIST, source, entry_point="evil", version=VERSION)
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+def hostile_project(tmp_path: Path) -> Path:
     """manifest.yaml approving duckdb and the hostile type; floe.yaml using both; previous outputs."""
     root = tmp_path / "project"
     root.mkdir()
@@ -109,6 +108,12 @@ def project(tmp_path: Path) -> Path:
     (out / "profiles.yml").write_text("previous: {}\n")
     (out / "compiled_artifacts.json").write_text("{}\n")
     return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """:func:`hostile_project` in the test's temporary folder."""
+    return hostile_project(tmp_path)
 
 
 def outputs(project: Path) -> dict[str, bytes]:
@@ -410,6 +415,8 @@ def test_a_plugin_thread_left_running_does_not_keep_floe_alive(site: Site, proje
         ("return {'type': 'duckdb', 'blob': 'x' * (100 * 1024 * 1024)}", "larger than"),
         ("return {'type': 'duckdb', 'when': object()}", "profile.when is a object, not a YAML value"),
         ("return {'type': 'duckdb', 1: 'one'}", "key 1 is not a string"),
+        ("return {'type': 'duckdb', 'big': 10**5000}", "an integer outside the 64-bit range"),  # issue 16
+        ("return {'type': 'duckdb', '\\ud800': 1}", "a key is not valid Unicode text"),  # issue 16
     ],
 )
 def test_a_profile_that_is_cyclic_huge_or_not_yaml_is_refused(

@@ -14,23 +14,24 @@ from pathlib import Path
 
 import pytest
 from adversarial_harness import Site
-from test_hostile_plugins import DIST, MANIFEST, PRODUCT, VERSION, hostile, one_error_line, outputs
+from test_hostile_plugins import (
+    DIST,
+    MANIFEST,
+    PRODUCT,
+    VERSION,
+    hostile,
+    hostile_project,
+    one_error_line,
+    outputs,
+)
 
 SECRET = "evil-canary-7f3a9c1e5b"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """manifest.yaml approving duckdb and the hostile type; floe.yaml using both; previous outputs."""
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "manifest.yaml").write_text(MANIFEST)
-    (root / "floe.yaml").write_text(PRODUCT)
-    out = root / "target" / "floe"
-    out.mkdir(parents=True)
-    (out / "profiles.yml").write_text("previous: {}\n")
-    (out / "compiled_artifacts.json").write_text("{}\n")
-    return root
+    """:func:`test_hostile_plugins.hostile_project` in the test's temporary folder."""
+    return hostile_project(tmp_path)
 
 
 def with_password(project: Path) -> None:
@@ -205,24 +206,6 @@ def test_a_keyboard_interrupt_raised_by_a_hook_names_the_plugin(site: Site, proj
     line = one_error_line(process.stderr)
     assert "generate_profile raised KeyboardInterrupt: plugin, not user" in line
     assert f"(from {DIST} {VERSION})" in line
-
-
-@pytest.mark.parametrize(
-    ("body", "where"),
-    [
-        ("return {'type': 'duckdb', 'big': 10**5000}", "an integer outside the 64-bit range"),
-        ("return {'type': 'duckdb', '\\ud800': 1}", "a key is not valid Unicode text"),
-    ],
-)
-def test_a_profile_with_a_huge_int_or_a_lone_surrogate_key_is_a_contract_error(
-    site: Site, project: Path, body: str, where: str
-) -> None:
-    hostile(site, generate_profile=body)
-    before = outputs(project)
-    process = site.floe("compile", "floe.yaml", cwd=project)
-    assert process.returncode == 1, process.stderr
-    assert where in one_error_line(process.stderr)
-    assert outputs(project) == before
 
 
 def test_os_exit_0_in_a_health_check_never_reads_as_healthy(site: Site, project: Path) -> None:

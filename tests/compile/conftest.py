@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-import types
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 import pytest
+from server_plugin import server_plugin  # tests/conftest.py puts tests/ on sys.path
 
-from floe_hooks import (
-    FLOE_API_VERSION,
-    ConfigError,
-    ConnectionResult,
-    PluginManager,
-    PluginMetadata,
-    ResourceSpec,
-    hookimpl,
-    profile_secret,
-)
+from floe_hooks import ConfigError, PluginManager, ResourceSpec
 
 
 class Project:
@@ -67,44 +58,9 @@ class FakePgConfig:
 
 
 def _fake_pg() -> object:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name="fakepg",
-            version="2.0",
-            floe_api_version=FLOE_API_VERSION,
-            compute_types=("fakepg",),
-            dbt_adapter="dbt-postgres>=1.9",
-            config_class=FakePgConfig,
-        )
-
-    @hookimpl
-    def generate_profile(compute: object) -> dict[str, object]:
-        cfg = compute.config  # type: ignore[attr-defined]
-        return {
-            "type": "postgres",
-            "host": cfg.host,
-            "port": cfg.port,
-            "user": cfg.user,
-            "password": profile_secret(compute, "password"),  # type: ignore[arg-type]
-            "threads": compute.threads or 2,  # type: ignore[attr-defined]
-        }
-
-    @hookimpl
-    def validate_connection() -> ConnectionResult:
-        return ConnectionResult(status="healthy", latency_ms=0.1)
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    # a module, like a real plugin (pluggy's subset_hook_caller needs hashable plugins)
-    module = types.ModuleType("fixture_fakepg")
-    module.plugin_metadata = plugin_metadata  # type: ignore[attr-defined]
-    module.generate_profile = generate_profile  # type: ignore[attr-defined]
-    module.validate_connection = validate_connection  # type: ignore[attr-defined]
-    module.resource_requirements = resource_requirements  # type: ignore[attr-defined]
-    return module
+    return server_plugin(
+        "fakepg", FakePgConfig, version="2.0", resource_requirements=ResourceSpec.preset("small")
+    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from catalog_site import DUCKDB_A_AND_B, SHARED_CATALOG, catalog_manifest
 
 from floe_hooks import PluginManager, compile_product, load_manifest, load_product
 from floe_hooks.catalog import (
@@ -25,24 +26,13 @@ from floe_hooks.models import ConnectionStatus
 
 from .conftest import Project, error
 
-CATALOG = """
-catalog:
-  name: lake
-  type: ducklake
-  metadata: {type: postgres, host: db.internal, port: 5432, dbname: lake, user: floe}
-  data_path: s3://bucket/lake/
-  credentials: {password: {env: LAKE_PG_PASSWORD}}
-"""
-
-COMPUTES = """
-version: 1
-compute:
-  default: b
-  approved:
-    - {name: a, type: duckdb, config: {path: a.duckdb}}
-    - {name: b, type: duckdb, config: {path: b.duckdb}}
-    - {name: pg, type: fakepg, config: {host: db.internal}, credentials: {password: {env: PG_PASSWORD}}}
-"""
+CATALOG = SHARED_CATALOG
+COMPUTES = catalog_manifest(
+    "b",
+    *DUCKDB_A_AND_B,
+    "{name: pg, type: fakepg, config: {host: db.internal}, credentials: {password: {env: PG_PASSWORD}}}",
+    catalog="",
+)
 
 
 def manifest(project: Project, extra: str = CATALOG, name: str = "manifest.yaml") -> Path:

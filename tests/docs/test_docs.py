@@ -324,7 +324,7 @@ def test_the_contract_suite_asks_dbt_sqlites_credentials_class() -> None:
     (dbt-sqlite's "at least one schema must be called 'main'" is checked when it
     connects: the end-to-end test above meets it through ``dbt debug``.)
     """
-    from floe_hooks.testing import _adapter_rejects
+    from floe_hooks._contract_checks import adapter_rejects
 
     profile = {
         "type": "sqlite",
@@ -334,11 +334,11 @@ def test_the_contract_suite_asks_dbt_sqlites_credentials_class() -> None:
         "schemas_and_paths": {"main": "warehouse/analytics.db"},
         "schema_directory": "warehouse",
     }
-    assert _adapter_rejects("dbt-sqlite>=1.10", profile) is None
+    assert adapter_rejects("dbt-sqlite>=1.10", profile) is None
     without = {key: value for key, value in profile.items() if key != "schema_directory"}
-    assert _adapter_rejects("dbt-sqlite>=1.10", without) == "'schema_directory' is a required property"
+    assert adapter_rejects("dbt-sqlite>=1.10", without) == "'schema_directory' is a required property"
     flat = {**profile, "schemas_and_paths": "warehouse/analytics.db"}
-    assert _adapter_rejects("dbt-sqlite>=1.10", flat) == "'warehouse/analytics.db' is not of type 'object'"
+    assert adapter_rejects("dbt-sqlite>=1.10", flat) == "'warehouse/analytics.db' is not of type 'object'"
 
 
 @pytest.mark.sqlite

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import types
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,17 +11,9 @@ import attrs
 import kubernetes_validate
 import pytest
 import yaml
+from server_plugin import server_plugin  # tests/conftest.py puts tests/ on sys.path
 
-from floe_hooks import (
-    FLOE_API_VERSION,
-    ConnectionResult,
-    PluginManager,
-    PluginMetadata,
-    ResourceSpec,
-    hookimpl,
-    profile_secret,
-    set_plugin_manager,
-)
+from floe_hooks import PluginManager, set_plugin_manager
 from floe_hooks.compile import CompiledProject, compile_product
 from floe_hooks.manifest import load_product
 
@@ -39,41 +30,7 @@ class WarehouseConfig:
 
 
 def _fake_warehouse() -> object:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name="fakewh",
-            version="1.0",
-            floe_api_version=FLOE_API_VERSION,
-            compute_types=("fakewh",),
-            dbt_adapter="dbt-postgres>=1.9",
-            config_class=WarehouseConfig,
-        )
-
-    @hookimpl
-    def generate_profile(compute: Any) -> dict[str, Any]:
-        return {
-            "type": "postgres",
-            "host": compute.config.host,
-            "user": compute.config.user,
-            "password": profile_secret(compute, "password"),
-            "threads": compute.threads or 2,
-        }
-
-    @hookimpl
-    def validate_connection() -> ConnectionResult:
-        return ConnectionResult(status="healthy", latency_ms=0.1)
-
-    @hookimpl
-    def resource_requirements(compute: Any) -> ResourceSpec:
-        return ResourceSpec.resolve(compute.resources, default="small")
-
-    module = types.ModuleType("fixture_fakewh")  # a module, as pluggy's subset callers want
-    module.plugin_metadata = plugin_metadata  # type: ignore[attr-defined]
-    module.generate_profile = generate_profile  # type: ignore[attr-defined]
-    module.validate_connection = validate_connection  # type: ignore[attr-defined]
-    module.resource_requirements = resource_requirements  # type: ignore[attr-defined]
-    return module
+    return server_plugin("fakewh", WarehouseConfig)
 
 
 @pytest.fixture
@@ -117,6 +74,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pm: PluginManager) 
     return K8sProject(tmp_path, pm)
 
 
+def warehouse_compute(name: str, **fields: Any) -> dict[str, Any]:
+    """A ``fakewh`` compute whose password comes from the Secret ``wh-creds`` (``WH_PASSWORD`` locally)."""
+    return {
+        "name": name,
+        "type": "fakewh",
+        **fields,
+        "config": {"host": "db.internal"},
+        "credentials": {"password": {"env": "WH_PASSWORD", "secret": "wh-creds", "key": "password"}},
+    }
+
+
 def two_computes(**extra: Any) -> dict[str, Any]:
     """A manifest with a DuckDB compute (its file on a shared volume) and a ``fakewh`` one with a password.
 
@@ -134,14 +102,7 @@ def two_computes(**extra: Any) -> dict[str, Any]:
                     "config": {"path": "/data/lake.duckdb"},  # on the volume both steps' pods mount
                     "resources": "medium",
                 },
-                {
-                    "name": "warehouse",
-                    "type": "fakewh",
-                    "config": {"host": "db.internal"},
-                    "credentials": {
-                        "password": {"env": "WH_PASSWORD", "secret": "wh-creds", "key": "password"}
-                    },
-                },
+                warehouse_compute("warehouse"),
             ],
         },
         "kubernetes": {

@@ -215,8 +215,9 @@ def test_the_profiles_digest_matches_the_compiled_artifact(project: K8sProject) 
 def test_the_docstring_examples_hold() -> None:
     import doctest
 
-    import floe_hooks.kubernetes
+    import floe_hooks._k8s_base
 
-    result = doctest.testmod(floe_hooks.kubernetes)
+    # dns_label and label_value, public in floe_hooks.kubernetes, are defined in _k8s_base
+    result = doctest.testmod(floe_hooks._k8s_base)
     assert result.attempted >= 3
     assert result.failed == 0

@@ -8,27 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from catalog_site import catalog_manifest
 
 from floe_hooks import PluginManager, load_manifest
 from floe_hooks.catalog import catalog_types_of, edge_error, edge_problem
 
 pytestmark = pytest.mark.postgres
 
-MANIFEST = """
-version: 1
-compute:
-  default: marts
-  approved:
-    - {name: staging, type: duckdb, config: {path: staging.duckdb}}
-    - {name: marts, type: postgres, config: {host: 127.0.0.1, dbname: analytics, user: floe},
-       credentials: {password: {env: PG_PASSWORD}}}
-catalog:
-  name: lake
-  type: ducklake
-  metadata: {type: postgres, host: db.internal, port: 5432, dbname: lake, user: floe}
-  data_path: s3://bucket/lake/
-  credentials: {password: {env: LAKE_PG_PASSWORD}}
-"""
+MANIFEST = catalog_manifest(
+    "marts",
+    "{name: staging, type: duckdb, config: {path: staging.duckdb}}",
+    "{name: marts, type: postgres, config: {host: 127.0.0.1, dbname: analytics, user: floe}, "
+    "credentials: {password: {env: PG_PASSWORD}}}",
+)
 
 
 def test_an_edge_from_duckdb_into_the_postgres_example_is_refused_with_the_exact_message(

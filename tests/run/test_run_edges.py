@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from catalog_site import DUCKDB_A_AND_B, LOCAL_CATALOG, SHARED_CATALOG, catalog_manifest
 
 from floe_hooks import ConfigError, PluginManager, run_product
 from floe_hooks.testing import make_plugin
@@ -31,13 +32,6 @@ FILES = {
     "models/staging/stg_orders.sql": "select 1 as order_id, 'ann' as customer\n",
     "models/marts/customers.sql": "select distinct customer from {{ ref('stg_orders') }}\n",
 }
-CATALOG = """
-catalog:
-  name: lake
-  type: ducklake
-  metadata: {type: duckdb, path: lake.ducklake}
-  data_path: lake_data/
-"""
 
 
 def _product(root: Path, manifest: str) -> Path:
@@ -68,15 +62,7 @@ def test_two_computes_sharing_no_catalog_and_no_file_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    manifest = """
-        version: 1
-        compute:
-          default: b
-          approved:
-            - {name: a, type: duckdb, config: {path: a.duckdb}}
-            - {name: b, type: duckdb, config: {path: b.duckdb}}
-    """
-    product = _product(tmp_path, manifest)
+    product = _product(tmp_path, catalog_manifest("b", *DUCKDB_A_AND_B, catalog=""))
     done = _floe_run(product)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
@@ -91,14 +77,7 @@ def test_an_edge_into_a_compute_that_cannot_attach_the_catalog_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    manifest = """
-        version: 1
-        compute:
-          default: b
-          approved:
-            - {name: a, type: duckdb, config: {path: a.duckdb}}
-            - {name: b, type: warehouse}
-    """ + textwrap.indent(textwrap.dedent(CATALOG), "        ")
+    manifest = catalog_manifest("b", DUCKDB_A_AND_B[0], "{name: b, type: warehouse}", catalog=LOCAL_CATALOG)
     product = _product(tmp_path, manifest)
     pm = PluginManager(strict=False)
     # a plugin whose profile dbt-duckdb can parse, but which declares no catalog type
@@ -118,21 +97,7 @@ def test_catalog_credentials_that_cannot_be_resolved_stop_the_run_before_dbt(
 ) -> None:
     monkeypatch.delenv("LAKE_PG_PASSWORD", raising=False)
     monkeypatch.delenv("DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD", raising=False)
-    manifest = """
-        version: 1
-        compute:
-          default: b
-          approved:
-            - {name: a, type: duckdb, config: {path: a.duckdb}}
-            - {name: b, type: duckdb, config: {path: b.duckdb}}
-        catalog:
-          name: lake
-          type: ducklake
-          metadata: {type: postgres, host: db.internal, port: 5432, dbname: lake, user: floe}
-          data_path: s3://bucket/lake/
-          credentials: {password: {env: LAKE_PG_PASSWORD}}
-    """
-    product = _product(tmp_path, manifest)
+    product = _product(tmp_path, catalog_manifest("b", *DUCKDB_A_AND_B, catalog=SHARED_CATALOG))
     with pytest.raises(ConfigError) as caught:
         run_product(product)
     assert str(caught.value) == (
