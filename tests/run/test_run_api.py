@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 import types
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from floe_hooks import (
     profile_secret,
     run_product,
 )
+
+from .conftest import write_tree
 
 pytestmark = pytest.mark.run
 SECRET = "vault-token-8c1f-not-for-logs"
@@ -90,10 +91,7 @@ FILES = {
 
 @pytest.fixture
 def product(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name, text in FILES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    write_tree(tmp_path, FILES)
     monkeypatch.setenv("VAULT_TOKEN", SECRET)
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     monkeypatch.setenv("FLOE_LOG_FORMAT", "json")

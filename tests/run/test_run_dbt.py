@@ -8,15 +8,13 @@ and an independent ``side`` compute (side.duckdb) whose step shares nothing with
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+
+from .conftest import floe_cli, write_tree
 
 pytestmark = pytest.mark.run
 
@@ -86,28 +84,11 @@ FILES = {
 
 
 def write(root: Path) -> None:
-    for name, text in {
-        "manifest.yaml": MANIFEST,
-        "floe.yaml": FLOE,
-        "dbt_project.yml": PROJECT,
-        **FILES,
-    }.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    write_tree(root, {"manifest.yaml": MANIFEST, "floe.yaml": FLOE, "dbt_project.yml": PROJECT, **FILES})
 
 
 def floe_run(root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    process = subprocess.run(
-        [sys.executable, "-m", "floe_hooks.cli", "run", "floe.yaml", "--format", "json", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    process = floe_cli(root, *args)
     assert process.stdout, process.stderr
     return process.returncode, json.loads(process.stdout), process.stderr
 

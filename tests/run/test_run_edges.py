@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ from catalog_site import DUCKDB_A_AND_B, LOCAL_CATALOG, SHARED_CATALOG, catalog_
 
 from floe_hooks import ConfigError, PluginManager, run_product
 from floe_hooks.testing import make_plugin
+
+from .conftest import write_tree
 
 pytestmark = pytest.mark.run
 
@@ -36,11 +37,7 @@ FILES = {
 
 def _product(root: Path, manifest: str) -> Path:
     files = {"manifest.yaml": manifest, "floe.yaml": FLOE, "dbt_project.yml": PROJECT, **FILES}
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root / "floe.yaml"
+    return write_tree(root, files) / "floe.yaml"
 
 
 def _nothing_ran(root: Path) -> None:

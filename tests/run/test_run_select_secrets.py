@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,8 @@ import duckdb
 import pytest
 
 from floe_hooks import run_product
+
+from .conftest import floe_cli, write_tree
 
 pytestmark = pytest.mark.run
 SECRET = "shop-token-5d2e-never-written"
@@ -84,25 +84,11 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("shop")
-    for name, text in FILES.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    return write_tree(tmp_path_factory.mktemp("shop"), FILES)
 
 
 def floe_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SHOP_TOKEN": SECRET, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [sys.executable, "-m", "floe_hooks.cli", "run", "floe.yaml", "--format", "json", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    return floe_cli(root, *args, env={"SHOP_TOKEN": SECRET})
 
 
 def ran(root: Path, step: dict[str, Any]) -> set[str]:

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ import duckdb
 import pytest
 
 from floe_hooks._graph import build_graph
+
+from .conftest import write_tree
 
 pytestmark = pytest.mark.run
 
@@ -78,12 +79,7 @@ V1, V2 = "model.shop.dim_customers.v1", "model.shop.dim_customers.v2"
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("versions")
-    for name, text in FILES.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return root
+    return write_tree(tmp_path_factory.mktemp("versions"), FILES)
 
 
 @pytest.fixture(scope="module")
