@@ -17,6 +17,7 @@ import attrs
 
 from floe_hooks._layers import _Layer, _merged, _relocate, check_overlay_keys
 from floe_hooks._rules import COMPUTE_NAME as _NAME
+from floe_hooks._rules import control_problem
 from floe_hooks._text import kind as _kind
 from floe_hooks.errors import ConfigError, PluginConflictError, UnknownComputeTypeError
 from floe_hooks.models import ComputeConfig
@@ -35,7 +36,6 @@ OVERLAY_KEYS = ("config", "credentials", "resources", "threads", "timeout_second
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 #: C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a model path
 #: holding one would break the dbt --select argument, a shell `run:` line or a Job's args.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PARITY = "every transform must run on the same compute in every environment (parity)"
 
 
@@ -432,13 +432,9 @@ MAX_REFERENCE_CHARS, MAX_REFERENCE_PART = 4096, 255
 
 def _check_file_reference(text: str, display: str, field: str) -> None:
     """A file named in a manifest: printable, no longer than a path can be (exit 2, located)."""
-    control = _CONTROL.search(text)
-    if control is not None:
-        raise ConfigError(
-            f"contains the control character {control[0]!r}; a file path must be printable text",
-            file=display,
-            path=field,
-        )
+    problem = control_problem(text, "a file path")
+    if problem is not None:
+        raise ConfigError(problem, file=display, path=field)
     if not text.strip():
         raise ConfigError("must name a file", file=display, path=field)
     if len(text) > MAX_REFERENCE_CHARS or any(len(p) > MAX_REFERENCE_PART for p in text.split("/")):

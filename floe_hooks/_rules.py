@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["COMPUTE_NAME", "COMPUTE_NAME_PATTERN", "name_problem", "positive_seconds"]
+__all__ = [
+    "COMPUTE_NAME",
+    "COMPUTE_NAME_PATTERN",
+    "CONTROL",
+    "control_problem",
+    "name_problem",
+    "positive_seconds",
+]
 
 #: A compute name or type: lowercase letters, digits and underscores, starting with a
 #: letter, at most 63 characters (a dbt target, a Kubernetes label value, an identifier).
 COMPUTE_NAME_PATTERN = r"[a-z][a-z0-9_]{0,62}"
 COMPUTE_NAME = re.compile(COMPUTE_NAME_PATTERN)
+
+
+#: A character no path in a manifest may hold: C0/C1 controls, DEL, the Unicode line separators.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_problem(text: str, what: str, *, quoted: bool = False) -> str | None:
+    """Why ``text`` is no valid ``what`` (``a file path``, ``a model path``): the first control character.
+
+    >>> print(control_problem("models/a\\tb", "a model path"))
+    contains the control character '\\t'; a model path must be printable text
+    """
+    control = CONTROL.search(text)
+    if control is None:
+        return None
+    subject = f"{text!r} contains" if quoted else "contains"
+    return f"{subject} the control character {control[0]!r}; {what} must be printable text"
 
 
 def name_problem(value: str, what: str) -> str | None:

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from floe_hooks._resolve import (
-    _CONTROL,
     _PARITY,
     OVERLAY_KEYS,
     SUPPORTED_VERSIONS,
@@ -49,6 +48,7 @@ from floe_hooks._resolve import (
     _Resolver,
 )
 from floe_hooks._resolve import MAX_EXTENDS_DEPTH as MAX_EXTENDS_DEPTH  # documented here
+from floe_hooks._rules import control_problem
 from floe_hooks._text import kind as _kind
 from floe_hooks.errors import ConfigError
 from floe_hooks.models import ComputeConfig
@@ -475,13 +475,9 @@ def _transforms(specs: Sequence[_TransformSpec], manifest: Manifest, display: st
 
 
 def _model_path(text: str, display: str, where: str) -> tuple[str, ...]:
-    control = _CONTROL.search(text)
-    if control is not None:
-        raise ConfigError(
-            f"{text!r} contains the control character {control[0]!r}; a model path must be printable text",
-            file=display,
-            path=where,
-        )
+    problem = control_problem(text, "a model path", quoted=True)
+    if problem is not None:
+        raise ConfigError(problem, file=display, path=where)
     # plain string operations: PurePosixPath costs 10 us a path, which adds up at 10,000 transforms
     parts = tuple(p for p in text.strip().split("/") if p not in ("", "."))
     if not text.strip() or "\\" in text or text.strip().startswith("/") or ".." in parts:
