@@ -326,14 +326,19 @@ def build_graph(
     )
 
 
-def _latest(computes: Sequence[str], edges: Mapping[tuple[str, str], Any], order: Mapping[str, int]) -> str:
+def _sorter(computes: Sequence[str], edges: Iterable[tuple[str, str]]) -> graphlib.TopologicalSorter[str]:
+    """The computes as a graph: each after the computes its edges say it depends on."""
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
     for compute in computes:
         sorter.add(compute)
     for up, down in edges:
         sorter.add(down, up)
+    return sorter
+
+
+def _latest(computes: Sequence[str], edges: Mapping[tuple[str, str], Any], order: Mapping[str, int]) -> str:
     try:
-        ranked = list(sorter.static_order())
+        ranked = list(_sorter(computes, edges).static_order())
     except graphlib.CycleError:
         ranked = list(computes)
     return max(computes, key=lambda c: (ranked.index(c), order.get(c, 0)))
@@ -347,11 +352,7 @@ def _order(
 ) -> list[str]:
     """Computes with nodes, topologically sorted (ties in plan order); a cycle is a located error."""
     used = sorted({n.compute for n in nodes.values()}, key=lambda c: order.get(c, len(order)))
-    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-    for compute in used:
-        sorter.add(compute)
-    for up, down in edges:
-        sorter.add(down, up)
+    sorter = _sorter(used, edges)
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:

@@ -26,13 +26,11 @@ PROJECT = Path(__file__).parent / "project"
 EXTENSIONS = ["ducklake", "postgres_scanner", "httpfs"]
 
 
-def _load_postgres_fixtures() -> Any:
-    name = "floe_tests_postgres_server"
+def load_sibling(name: str, relative: str) -> Any:
+    """The module at ``tests/<relative>`` (a folder that is no package), imported once as ``name``."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, Path(__file__).parent.parent / "postgres" / "conftest.py"
-    )
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / relative)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -41,7 +39,7 @@ def _load_postgres_fixtures() -> Any:
     return module
 
 
-_pg = _load_postgres_fixtures()
+_pg = load_sibling("floe_tests_postgres_server", "postgres/conftest.py")
 PostgresServer = _pg.PostgresServer
 
 

@@ -17,9 +17,7 @@ venv under ``/tmp`` would be rewritten too).
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import PROJECT, floe, write_manifest
+from .conftest import PROJECT, floe, load_sibling, write_manifest
 
 pytestmark = pytest.mark.lakehouse
 
@@ -36,17 +34,7 @@ SERVICE = "lake-pg.data.svc"
 
 
 def _rehearsal() -> Any:
-    name = "floe_tests_argo_rehearsal"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parent.parent / "kubernetes" / "rehearsal.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return load_sibling("floe_tests_argo_rehearsal", "kubernetes/rehearsal.py")
 
 
 @pytest.fixture
