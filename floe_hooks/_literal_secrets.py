@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from floe_hooks.secrets import SECRET_METADATA, SecretRef
+from floe_hooks.secrets import _LEAVES, SECRET_METADATA, SecretRef
 
 __all__ = ["SECRET_METADATA", "looks_secret", "literal_secret_path", "LITERAL_SECRET_MESSAGE"]
 
@@ -110,10 +110,6 @@ def _literal(value: Any) -> bool:
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
-
-
-#: Values with nothing inside to look at.
-_LEAVES = (str, int, float, bool, type(None))
 
 
 @functools.lru_cache(maxsize=1024)

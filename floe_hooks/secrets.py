@@ -206,7 +206,7 @@ def secret_variable(compute_name: str, path: str) -> str:
     return "DBT_ENV_SECRET_" + re.sub(r"[^A-Z0-9]+", "_", raw.upper()).strip("_")
 
 
-#: Leaves that hold no reference: the walk does not descend into (or name a path for) them.
+#: Scalars: nothing inside them to search (the secret-reference and literal-secret walks skip them).
 _LEAVES = (str, int, float, bool, type(None))
 
 
