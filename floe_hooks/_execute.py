@@ -86,7 +86,12 @@ class Run:
         self.root = product.project.root.resolve()
         self.out = default_out_dir(self.path).resolve()
         self.previous = read_run_results(self.out)
-        self._publish(compiled, self.previous)  # the compile outputs, as `floe compile` writes them
+        if not self._published_profiles_match(compiled):
+            self._publish(compiled, self.previous)  # dbt parses with them: as `floe compile` writes them
+        # Otherwise the outputs are published once the graph is known (_run), with its run plan:
+        # a run that stops before (bad --select, an edge refused) leaves the last run's outputs
+        # as they were, and an up-to-date run keeps those of the run it reuses.
+        self.compiled_state = compiled.artifacts_json()
         started = time.time()
         self.resources = {c.name: manager.exclusive_resources(c.compute) for c in compiled.computes}
         self.secrets = {c.name: self._secret_env(c) for c in compiled.computes}
@@ -145,6 +150,15 @@ class Run:
         span.end(result.status, **{"floe.steps": len(steps)})
         _log.info("run_finished", product=product.name, status=result.status, duration_s=result.duration_s)
         return result
+
+    def _published_profiles_match(self, compiled: CompiledProject) -> bool:
+        """True when ``profiles.yml`` in the output folder is already the one just compiled."""
+        from floe_hooks.compile import PROFILES_FILE
+
+        try:
+            return (self.out / PROFILES_FILE).read_text(encoding="utf-8") == compiled.profiles_yml
+        except (OSError, UnicodeDecodeError):
+            return False
 
     def _publish(self, compiled: CompiledProject, record: Mapping[str, Any] | None) -> None:
         from floe_hooks._atomic import publish_files
@@ -221,7 +235,12 @@ class Run:
         files = [
             self.root / key[5:] for keys in self.resources.values() for key in keys if key.startswith("file:")
         ]
-        extra = {"profiles": self.compiled.profiles_yml, "env": str(self.env), "floe": __version__}
+        extra = {
+            "profiles": self.compiled.profiles_yml,
+            "artifacts": self.compiled_state,  # as compiled: a manifest outside the project counts too
+            "env": str(self.env),
+            "floe": __version__,
+        }
         if self.isolate:  # the database files live in the steps' work folders, emptied each run
             extra["isolate_steps"] = "true"
         return _schedule.fingerprint(self.root, extra, files)

@@ -120,9 +120,10 @@ def run(args: argparse.Namespace) -> int:
         for s in result.steps
     ]  # fmt: skip
     table(("step", "compute", "needs", "status", "nodes", "ok", "failed", "skipped", "time"), rows, out)
+    kept = result.status == "up-to-date"  # nothing written: the reused run's record stands
     say(
         f"{result.status}: {len(result.steps)} steps in {result.duration_s:.2f}s; "
-        f"wrote {result.run_results_path}"
+        f"{'results of the reused run in' if kept else 'wrote'} {result.run_results_path}"
     )
     return result.exit_code
 

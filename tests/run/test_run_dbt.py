@@ -142,10 +142,32 @@ def test_the_independent_step_ran_beside_the_first(shop: Path) -> None:
     assert warehouse["started_at"] >= ingest["started_at"] + ingest["duration_s"] - 0.01
 
 
+OUTPUTS = ("profiles.yml", "compiled_artifacts.json", "run_results.json")
+
+
+def outputs(shop: Path) -> dict[str, bytes]:
+    return {name: (shop / "target/floe" / name).read_bytes() for name in OUTPUTS}
+
+
 def test_an_unchanged_project_is_up_to_date(shop: Path) -> None:
+    before = outputs(shop)
     code, document, _ = floe_run(shop)
     assert (code, document["status"]) == (0, "up-to-date")
     assert {s["status"] for s in document["steps"]} == {"reused"}
+    # the outputs of the run it reuses stand: the run plan of dbt's graph, not compile's guess
+    assert outputs(shop) == before
+    artifact = json.loads(before["compiled_artifacts.json"])
+    assert artifact["graph"]["source"] == "dbt"
+
+
+def test_a_refused_selection_leaves_every_output_as_it_was(shop: Path) -> None:
+    before = outputs(shop)
+    process = floe_cli(shop, "--select", "bogus:x")
+    assert process.returncode == 2
+    assert process.stderr.strip() == (
+        "floe: error: floe.yaml: dbt refused the selection 'bogus:x': 'bogus' is not a valid method name"
+    )
+    assert outputs(shop) == before
 
 
 def test_a_failing_model_skips_its_dependents_and_retry_completes(shop: Path) -> None:
