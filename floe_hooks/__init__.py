@@ -75,7 +75,8 @@ from floe_hooks.secrets import (
 )
 
 if TYPE_CHECKING:
-    from floe_hooks._convert import structure, unstructure
+    from floe_hooks._convert import unstructure
+    from floe_hooks._structure import structure
     from floe_hooks.catalog import LakehouseCatalog, catalog_template, edge_problem
     from floe_hooks.compile import (
         CompiledCompute,
@@ -183,7 +184,7 @@ _COMPATIBLE = (
 # Names whose modules import heavier libraries (cattrs, yaml...): loaded on first access.
 _LAZY = {
     "DbtTemplate": "floe_hooks.secrets",
-    "structure": "floe_hooks._convert",
+    "structure": "floe_hooks._structure",
     "unstructure": "floe_hooks._convert",
     "check_health": "floe_hooks.health",
     "KubernetesSettings": "floe_hooks.manifest",

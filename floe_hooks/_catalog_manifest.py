@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def structure_catalog(raw: Any, file: str, path: str = "catalog") -> LakehouseCatalog:
     """Structure a merged ``catalog:`` mapping, with located errors."""
-    from floe_hooks._convert import structure
+    from floe_hooks._structure import structure
     from floe_hooks.catalog import LakehouseCatalog
 
     if not isinstance(raw, Mapping):

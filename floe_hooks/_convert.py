@@ -1,5 +1,9 @@
 """The one cattrs converter, configured in one place, and error translation.
 
+Valid data rarely gets here: :mod:`floe_hooks._structure` builds the same objects without
+importing cattrs, and hands over only what it does not accept, for this module to build or
+to explain.
+
 Structuring is strict: unknown keys are errors (a typo such as ``threds`` never goes
 unnoticed), scalars are not coerced (``"4"`` is not an int), a string is never taken
 for a list. Failures become one :class:`~floe_hooks.errors.ConfigError` with the
@@ -330,7 +334,10 @@ def unstructure(obj: Any) -> Any:
 
 def register_structure_hook(cls: Any, hook: Callable[[Any, Any], Any]) -> None:
     """Let a plugin teach the converter a type of its own config (rarely needed)."""
+    from floe_hooks import _structure
+
     _converter.register_structure_hook(cls, hook)
+    _structure.taught(cls)  # the fast path leaves that type to the converter from now on
 
 
 _converter.register_unstructure_hook(

@@ -36,7 +36,7 @@ def make_compute(
     :param fields: other compute fields (``threads``, ``timeout_seconds``, ``resources``).
     :raises ConfigError: when the data does not fit, with the field path.
     """
-    from floe_hooks._convert import structure_compute
+    from floe_hooks._structure import structure_compute
 
     data: dict[str, Any] = {"name": name or compute_type, "type": compute_type, **fields}
     if config is not None:

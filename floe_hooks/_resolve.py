@@ -140,7 +140,7 @@ class _Resolver:
         return cls
 
     def structure(self, layers: Sequence[_Layer]) -> ComputeConfig:
-        from floe_hooks._convert import structure_compute
+        from floe_hooks._structure import structure_compute
 
         data = _merged(layers)
         compute_type = data.get("type")
@@ -155,7 +155,7 @@ class _Resolver:
             raise _relocate(exc, layers) from None
 
     def kubernetes(self, layers: Sequence[_Layer]) -> KubernetesSettings:
-        from floe_hooks._convert import structure
+        from floe_hooks._structure import structure
 
         if not layers:
             return self._settings()
@@ -218,7 +218,7 @@ class _Resolver:
 
     @staticmethod
     def _spec(path: Path, display: str) -> tuple[_ManifestFile, Mapping[str, Any]]:
-        from floe_hooks._convert import structure
+        from floe_hooks._structure import structure
         from floe_hooks._yaml import read_yaml
 
         data = read_yaml(path, display)

@@ -377,7 +377,7 @@ def load_product(
 
 
 def _load_product(path: Path, env: str | None, manager: PluginManager, data: Any = _UNREAD) -> Product:
-    from floe_hooks._convert import structure
+    from floe_hooks._structure import structure
     from floe_hooks._yaml import read_yaml
 
     display = str(path)
