@@ -9,6 +9,7 @@ __all__ = [
     "COMPUTE_NAME_PATTERN",
     "CONTROL",
     "control_problem",
+    "model_path_parts",
     "name_problem",
     "positive_seconds",
 ]
@@ -34,6 +35,26 @@ def control_problem(text: str, what: str, *, quoted: bool = False) -> str | None
         return None
     subject = f"{text!r} contains" if quoted else "contains"
     return f"{subject} the control character {control[0]!r}; {what} must be printable text"
+
+
+def model_path_parts(text: str) -> tuple[tuple[str, ...], str | None]:
+    """A transform's model path as its parts, and why it is no folder or file inside the dbt project.
+
+    >>> model_path_parts("./models//staging/")
+    (('models', 'staging'), None)
+    >>> model_path_parts("../shared")[1]
+    "'../shared' is not a relative path inside the dbt project (use '/', no '..')"
+    """
+    problem = control_problem(text, "a model path", quoted=True)
+    if problem is not None:
+        return (), problem
+    # plain string operations: PurePosixPath costs 10 us a path, which adds up at 10,000 transforms
+    parts = tuple(p for p in text.strip().split("/") if p not in ("", "."))
+    if not text.strip() or "\\" in text or text.strip().startswith("/") or ".." in parts:
+        return (), f"{text!r} is not a relative path inside the dbt project (use '/', no '..')"
+    if not parts:
+        return (), f"{text!r} selects the whole dbt project; name a folder of models"
+    return parts, None
 
 
 def name_problem(value: str, what: str) -> str | None:
