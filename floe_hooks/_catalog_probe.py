@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from floe_hooks._catalog_env import catalog_environment
+from floe_hooks._deadline import start_worker
 from floe_hooks.errors import ConfigError
 from floe_hooks.models import ConnectionResult, ConnectionStatus
 
@@ -131,33 +132,26 @@ def check_catalog_concurrently(
     The wait is bounded by the timeout (default 5 s) plus a little: a probe that overruns
     is reported unhealthy, "timed out", and its thread abandoned.
     """
-    import threading
-
     from floe_hooks._redact import redact
 
     seconds = timeout if timeout is not None else 5.0
-    box: list[ConnectionResult] = []
     start = time.perf_counter()
 
-    def work() -> None:
+    def work() -> ConnectionResult:
         try:
-            box.append(check_catalog(catalog, seconds, environ))
+            return check_catalog(catalog, seconds, environ)
         except Exception as exc:  # never raise into floe validate
-            box.append(
-                ConnectionResult(
-                    status=ConnectionStatus.UNHEALTHY,
-                    latency_ms=(time.perf_counter() - start) * 1000,
-                    message=f"catalog check raised {type(exc).__name__}",
-                )
+            return ConnectionResult(
+                status=ConnectionStatus.UNHEALTHY,
+                latency_ms=(time.perf_counter() - start) * 1000,
+                message=f"catalog check raised {type(exc).__name__}",
             )
 
-    thread = threading.Thread(target=work, name=f"floe-check-catalog-{catalog.name}", daemon=True)
-    thread.start()
+    worker = start_worker(work, f"floe-check-catalog-{catalog.name}")
 
     def wait() -> tuple[ConnectionResult, dict[str, Any]]:
-        thread.join(max(seconds - (time.perf_counter() - start), 0.0) + 0.05)
-        if box:
-            result = box[0]
+        if worker.wait(max(seconds - (time.perf_counter() - start), 0.0) + 0.05):
+            result = worker.outcome()
             result = attrs.evolve(result, message=redact(result.message))
         else:
             result = ConnectionResult(

@@ -5,7 +5,6 @@ Private: subclass it as :class:`floe_hooks.testing.ComputePluginContract`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,10 +15,11 @@ import pytest
 from floe_hooks import hookspecs
 from floe_hooks._contract_checks import (
     adapter_rejects,
+    config_class_problem,
     imports_of,
-    is_frozen,
     secret_like,
     signature_problem,
+    validated_in_time,
     with_target,
 )
 from floe_hooks._fakes import make_compute
@@ -106,20 +106,7 @@ class ComputePluginContract:
 
     def config_problem(self) -> str | None:
         """Why the plugin's ``config_class`` is unusable, or None when it is fine."""
-        manager = self.manager()
-        config_class = manager.config_class(self.compute_type)
-        if config_class is None:
-            if self.sample_config is not None:
-                return "sample_config is set but the plugin declares no config_class"
-            return None
-        if not attrs.fields(config_class):
-            return f"config_class {config_class.__qualname__} has no fields"
-        if not is_frozen(config_class):
-            return (
-                f"config_class must be frozen: decorate {config_class.__qualname__} with "
-                "@attrs.frozen (floe hands one instance to every hook call)"
-            )
-        return None
+        return config_class_problem(self.manager().config_class(self.compute_type), self.sample_config)
 
     def _depends_on(self, gate: str, problem: str | None) -> None:
         if problem is not None:
@@ -173,26 +160,7 @@ class ComputePluginContract:
         """
         if secrets is None:
             secrets = {path: SecretValue(value) for path, value in self.secret_values(compute).items()}
-        outcome: list[object] = []
-
-        def run() -> None:
-            try:
-                outcome.append(manager.validate_connection(compute, timeout=self.timeout, secrets=secrets))
-            except BaseException as exc:  # reported below, in the test's thread
-                outcome.append(exc)
-
-        worker = threading.Thread(target=run, name="floe-contract-check", daemon=True)
-        worker.start()
-        worker.join(self.timeout + self.timeout_grace)
-        assert not worker.is_alive(), (
-            f"validate_connection still running {self.timeout + self.timeout_grace:g} s after a "
-            f"{self.timeout:g} s timeout: pass the timeout to your driver"
-        )
-        (result,) = outcome
-        if isinstance(result, BaseException):
-            raise AssertionError(f"validate_connection raised instead of reporting: {result!r}") from result
-        assert isinstance(result, ConnectionResult)
-        return result
+        return validated_in_time(manager, compute, secrets, self.timeout, self.timeout_grace)
 
     def target_compute(self, manager: PluginManager, target: Path) -> ComputeConfig | None:
         """The compute of :attr:`target_config` pointing at ``target`` (None: not file-based)."""

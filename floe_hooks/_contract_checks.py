@@ -1,15 +1,22 @@
-"""What the contract suite inspects a plugin with: its imports, hook signatures, profile, adapter."""
+"""What the contract suite inspects a plugin with: imports, signatures, config class, profile, timed check."""
 
 from __future__ import annotations
 
 import ast
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from floe_hooks import hookspecs
+from floe_hooks._deadline import start_worker
+from floe_hooks.models import ConnectionResult
+
+if TYPE_CHECKING:
+    from floe_hooks.manager import PluginManager
+    from floe_hooks.models import ComputeConfig
+    from floe_hooks.secrets import SecretValue
 
 # Profile keys whose values must be env_var() templates (or absent), never literals.
 _SECRET_KEYS = ("password", "passphrase", "secret", "token", "private_key", "api_key", "credential")
@@ -39,6 +46,49 @@ def secret_like(key: str) -> bool:
 def is_frozen(cls: type) -> bool:
     """Whether ``cls`` is an attrs class whose instances refuse attribute assignment."""
     return attrs.has(cls) and getattr(cls.__setattr__, "__name__", "") == "_frozen_setattrs"
+
+
+def config_class_problem(config_class: type | None, sample_config: object) -> str | None:
+    """Why a plugin's ``config_class`` is unusable (None: fine, or no config and no sample)."""
+    if config_class is None:
+        if sample_config is not None:
+            return "sample_config is set but the plugin declares no config_class"
+        return None
+    if not attrs.fields(config_class):
+        return f"config_class {config_class.__qualname__} has no fields"
+    if not is_frozen(config_class):
+        return (
+            f"config_class must be frozen: decorate {config_class.__qualname__} with "
+            "@attrs.frozen (floe hands one instance to every hook call)"
+        )
+    return None
+
+
+def validated_in_time(
+    manager: PluginManager,
+    compute: ComputeConfig,
+    secrets: Mapping[str, SecretValue],
+    timeout: float,
+    grace: float,
+) -> ConnectionResult:
+    """``validate_connection`` in a thread, failing the check when it outlives ``timeout + grace``.
+
+    :raises AssertionError: it is still running, it raised, or it returned no ConnectionResult.
+    """
+    worker = start_worker(
+        lambda: manager.validate_connection(compute, timeout=timeout, secrets=secrets),
+        "floe-contract-check",
+    )
+    assert worker.wait(timeout + grace), (
+        f"validate_connection still running {timeout + grace:g} s after a "
+        f"{timeout:g} s timeout: pass the timeout to your driver"
+    )
+    try:
+        result = worker.outcome()
+    except BaseException as exc:  # reported here, in the test's thread
+        raise AssertionError(f"validate_connection raised instead of reporting: {exc!r}") from exc
+    assert isinstance(result, ConnectionResult)
+    return result
 
 
 def with_target(value: Any, target: str) -> Any:

@@ -1,12 +1,16 @@
-"""Running plugin code in daemon threads with deadlines, and sending what it prints to stderr.
+"""Running code in daemon threads with deadlines, and sending what plugin code prints to stderr.
 
-Two shapes, one module: :func:`_bounded` runs one piece of plugin code (an entry point's
-import, ``plugin_metadata``) in a thread of its own and waits at most a timeout for it;
-:func:`run_with_hook_deadline` runs a whole piece of host work in a worker thread and fails it
-when one hook call inside it outlives the timeout (the per-call bookkeeping,
-``_in_flight``/``_abandoned``, is kept by :meth:`floe_hooks.manager.PluginManager._call`).
-Health checks keep their own pool of threads (:mod:`floe_hooks.health`): they report each
-result as it arrives and remember abandoned checks across rounds, which neither shape does.
+One primitive, :func:`start_worker`, is the only place floe starts a thread: ``code()`` in a
+named daemon thread, optionally as plugin code (prints to stderr) and in a copy of the
+caller's context, with its value or exception kept for whoever waits (:class:`_Worker`).
+A worker whose time is up is abandoned, never joined. Every waiter builds on it:
+:func:`_bounded` (an entry point's import, ``plugin_metadata``: wait at most a timeout);
+:func:`run_with_hook_deadline` (a whole piece of host work, failed when one hook call inside
+it outlives the timeout; the per-call bookkeeping, ``_in_flight``/``_abandoned``, is kept by
+:meth:`floe_hooks.manager.PluginManager._call`); the health checks of
+:mod:`floe_hooks.health`, which keep their own pool on top (at most ``max_workers`` at once,
+each result reported as it arrives, abandoned checks remembered across rounds); the
+contract suite's ``validate_connection`` check; and ``floe validate``'s catalog probe.
 """
 
 from __future__ import annotations
@@ -24,8 +28,18 @@ from floe_hooks._text import one_line as _one_line
 from floe_hooks.errors import ComputeTimeoutError, PluginLoadError
 
 if TYPE_CHECKING:
+    from typing import Generic as _Generic
+
     from floe_hooks._discovery import EntryPoint
     from floe_hooks.manager import PluginInfo
+else:
+
+    class _Generic:
+        """``typing.Generic`` to mypy alone: subclassing the real one costs 0.1 ms of start-up."""
+
+        def __class_getitem__(cls, params: object) -> type:
+            return cls
+
 
 _T = TypeVar("_T")
 
@@ -77,6 +91,107 @@ def _plugin_code() -> Iterator[None]:
         _in_plugin.reset(token)
 
 
+class _Worker(_Generic[_T]):
+    """``code()`` running in a daemon thread of its own: wait for it, or abandon it.
+
+    The one place floe starts a thread for code it must be able to stop waiting for
+    (an import, ``plugin_metadata``, a health check, a compile under a hook deadline).
+    A worker nobody waits for any more is abandoned: a daemon, never joined, it cannot
+    keep the process alive. Start one with :func:`start_worker`.
+
+    :ivar thread: the thread (named, a daemon).
+    :ivar started: :func:`time.perf_counter` just before the thread started.
+    """
+
+    def __init__(
+        self,
+        code: Callable[[], _T],
+        name: str,
+        context: contextvars.Context | None,
+        plugin: bool,
+        on_done: Callable[[], object] | None,
+    ) -> None:
+        self._plugin = plugin
+        self._ended = threading.Event()
+        self._outcome: tuple[bool, Any] | None = None
+        # passed as arguments, which the thread drops when it ends: an abandoned worker
+        # kept for its age does not keep the code's arguments (secrets included) alive
+        self.thread = threading.Thread(
+            target=self._main, args=(code, context, on_done), name=name, daemon=True
+        )
+        self.started = 0.0
+
+    def _call(self, code: Callable[[], _T]) -> _T:
+        if not self._plugin:
+            return code()
+        with _plugin_code():
+            return code()
+
+    def _main(
+        self,
+        code: Callable[[], _T],
+        context: contextvars.Context | None,
+        on_done: Callable[[], object] | None,
+    ) -> None:
+        try:
+            value = self._call(code) if context is None else context.run(self._call, code)
+            self._outcome = (True, value)
+        except BaseException as exc:  # handed to whoever asks for the outcome
+            self._outcome = (False, exc)
+        finally:
+            self._ended.set()
+            if on_done is not None:
+                on_done()
+
+    def wait(self, timeout: float | None) -> bool:
+        """Wait at most ``timeout`` seconds (None: for ever) for the code to end; True if it has."""
+        return self._ended.wait(timeout)
+
+    def done(self) -> bool:
+        """Whether the code has ended (returned or raised)."""
+        return self._ended.is_set()
+
+    def outcome(self) -> _T:
+        """What the code returned, or raise what it raised (call once :meth:`done`).
+
+        Plugin code (``plugin=True``) that raised a ``BaseException`` which is neither an
+        ``Exception`` nor ``SystemExit`` (``GeneratorExit``, ``KeyboardInterrupt``, its
+        own class) raises :class:`~floe_hooks._text.PluginRaised`: raised in a thread of
+        its own, it is never the user's Ctrl-C but a plugin failure like any other.
+        """
+        if self._outcome is None:
+            raise RuntimeError(f"{self.thread.name} has not ended")
+        ok, value = self._outcome
+        if ok:
+            return value  # type: ignore[no-any-return]
+        if self._plugin and not isinstance(value, (Exception, SystemExit)):
+            raise _PluginRaised(value)
+        raise value
+
+
+def start_worker(
+    code: Callable[[], _T],
+    name: str,
+    *,
+    context: contextvars.Context | None = None,
+    plugin: bool = False,
+    on_done: Callable[[], object] | None = None,
+) -> _Worker[_T]:
+    """Start ``code()`` in a daemon thread called ``name`` and return its :class:`_Worker`.
+
+    :param context: run the code in this context (``contextvars.copy_context()`` in the
+        caller: its OpenTelemetry span and log correlation id); None: the thread's own.
+    :param plugin: the code is plugin code: what it prints goes to stderr
+        (:func:`_plugin_code`), and an odd ``BaseException`` it raises is a plugin failure.
+    :param on_done: called without arguments in the worker's thread once the code has
+        ended, returned or raised, and :meth:`_Worker.done` is true.
+    """
+    worker = _Worker(code, name, context, plugin, on_done)
+    worker.started = time.perf_counter()
+    worker.thread.start()
+    return worker
+
+
 def _call_metadata(function: Callable[[], object], timeout: float, name: str) -> object:
     """What ``plugin_metadata`` returns, asked once in a bounded thread (see :func:`_bounded`).
 
@@ -107,28 +222,10 @@ def _bounded(code: Callable[[], _T], timeout: float, thread_name: str) -> _T:
     never holds up the interpreter's exit, and nobody joins it. What it prints, then or
     later, goes to stderr like any plugin code's.
     """
-    outcome: list[tuple[bool, Any]] = []
-
-    def target() -> None:
-        try:
-            with _plugin_code():
-                outcome.append((True, code()))
-        except BaseException as exc:  # handed to the waiting thread, which decides
-            outcome.append((False, exc))
-
-    thread = threading.Thread(target=target, name=thread_name, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome:
+    worker = start_worker(code, thread_name, plugin=True)
+    if not worker.wait(timeout):
         raise _TimedOut(thread_name)
-    loaded, value = outcome[0]
-    if loaded:
-        return value  # type: ignore[no-any-return]
-    if not isinstance(value, (Exception, SystemExit)):
-        # GeneratorExit, KeyboardInterrupt, a custom BaseException: raised by plugin code in
-        # its own thread, so never the user's Ctrl-C; a plugin failure like any other
-        raise _PluginRaised(value)
-    raise value
+    return worker.outcome()
 
 
 #: thread id -> (hook, plugin, start) of the deadline-bound hook call that thread is in
@@ -165,36 +262,28 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
     :raises ComputeTimeoutError: a hook call outlived ``timeout`` (a ``PluginError``).
     """
     timeout = _checked_timeout(timeout)
-    context = contextvars.copy_context()
-    outcome: list[tuple[bool, Any]] = []
-    done = threading.Event()
 
-    def target() -> None:
-        _deadline_threads.add(threading.get_ident())
+    def watched() -> _T:
+        ident = threading.get_ident()
+        _deadline_threads.add(ident)
         try:
-            outcome.append((True, context.run(work)))
-        except _Abandoned:
-            pass
-        except BaseException as exc:  # handed to the waiting thread
-            outcome.append((False, exc))
+            return work()  # an _Abandoned unwinding it is the outcome nobody asks for
         finally:
-            _abandoned.discard(threading.get_ident())  # a later thread may get this id
-            _deadline_threads.discard(threading.get_ident())
-            done.set()
+            _abandoned.discard(ident)  # a later thread may get this id
+            _deadline_threads.discard(ident)
 
-    worker = threading.Thread(target=target, name="floe-hooks-deadline", daemon=True)
-    worker.start()
-    ident = worker.ident
+    worker = start_worker(watched, "floe-hooks-deadline", context=contextvars.copy_context())
+    ident = worker.thread.ident
     assert ident is not None
-    while not done.is_set():
+    while not worker.done():
         call = _in_flight.get(ident)
         if call is None:
-            done.wait(0.05)  # between hook calls: look again soon
+            worker.wait(0.05)  # between hook calls: look again soon
             continue
         hook, owner, started = call
         late = started + timeout - time.monotonic()
         if late > 0:
-            done.wait(late)
+            worker.wait(late)
             continue
         with _deadline_lock:
             expired = _in_flight.get(ident) is call
@@ -209,7 +298,4 @@ def run_with_hook_deadline(work: Callable[[], _T], timeout: float) -> _T:
                 distribution=owner.distribution,
                 version=owner.distribution_version,
             )
-    ok, value = outcome[0]
-    if ok:
-        return value  # type: ignore[no-any-return]
-    raise value
+    return worker.outcome()

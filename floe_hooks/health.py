@@ -25,6 +25,7 @@ and the plugin is not called.
 from __future__ import annotations
 
 import contextvars
+import functools
 import queue
 import threading
 import time
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from floe_hooks import _log
+from floe_hooks._deadline import _Worker, start_worker
 from floe_hooks._text import error_type as _error_type
 from floe_hooks._text import one_line as _one_line
 from floe_hooks.errors import ConfigError, FloeError
@@ -64,7 +66,7 @@ _UNHEALTHY = ConnectionStatus.UNHEALTHY
 # Checks abandoned at their timeout whose thread may still run, by (manager, compute
 # name): a compute whose last check never returned is not checked again until it does,
 # so a plugin that hangs forever costs one thread, not one per round of --watch.
-_abandoned: dict[tuple[int, str], tuple[threading.Thread, float]] = {}
+_abandoned: dict[tuple[int, str], _Worker[None]] = {}
 _abandoned_lock = threading.Lock()
 
 
@@ -82,13 +84,13 @@ def result_fields(result: ConnectionResult) -> dict[str, Any]:
 def _still_running(key: tuple[int, str]) -> float | None:
     """Seconds since the abandoned check of ``key`` started, if its thread still runs."""
     with _abandoned_lock:
-        entry = _abandoned.get(key)
-        if entry is None:
+        worker = _abandoned.get(key)
+        if worker is None:
             return None
-        if not entry[0].is_alive():
+        if not worker.thread.is_alive():
             del _abandoned[key]
             return None
-        return time.perf_counter() - entry[1]
+        return time.perf_counter() - worker.started
 
 
 def effective_timeout(compute: ComputeConfig, timeout: float | None = None) -> float:
@@ -115,7 +117,7 @@ class _Slot:
     timeout: float
     started: float = 0.0
     deadline: float = 0.0
-    thread: threading.Thread | None = None
+    worker: _Worker[None] | None = None
     result: ConnectionResult | None = None
     error_type: str | None = None
     calls: list[HookCall] = attrs.field(factory=list)
@@ -215,9 +217,8 @@ def _run(
     manager: PluginManager,
     slot: _Slot,
     secrets: Mapping[str, SecretValue],
-    done: queue.SimpleQueue[int],
 ) -> None:
-    """Body of a worker thread: one check, never raising."""
+    """Body of a check's worker thread: one check, never raising."""
     from floe_hooks import telemetry
 
     compute = slot.compute
@@ -251,8 +252,6 @@ def _run(
             f"plugin {owner}: validate_connection raised {_one_line(exc)}",
             (time.perf_counter() - slot.started) * 1000,
         )
-    finally:
-        done.put(slot.index)
 
 
 def check_health(
@@ -377,14 +376,12 @@ def _supervise(
             slot.started = time.perf_counter()
             slot.deadline = slot.started + slot.timeout
             running[slot.index] = slot
-            context = contextvars.copy_context()  # the caller's span and correlation id
-            slot.thread = threading.Thread(
-                target=context.run,
-                args=(_run, manager, slot, secrets, done),
-                name=f"floe-check-{slot.compute.name}",
-                daemon=True,
+            slot.worker = start_worker(
+                functools.partial(_run, manager, slot, secrets),
+                f"floe-check-{slot.compute.name}",
+                context=contextvars.copy_context(),  # the caller's span and correlation id
+                on_done=functools.partial(done.put, slot.index),
             )
-            slot.thread.start()
         nearest = min(s.deadline for s in running.values())
         try:
             index = done.get(timeout=max(nearest - time.perf_counter(), 0.0))
@@ -402,9 +399,9 @@ def _supervise(
                 finish(slot.index, slot.result, slot.error_type)
                 continue
             # Abandoned: its daemon thread runs on, never joined; a late notice is ignored.
-            if slot.thread is not None:
+            if slot.worker is not None:
                 with _abandoned_lock:
-                    _abandoned[(id(manager), slot.compute.name)] = (slot.thread, slot.started)
+                    _abandoned[(id(manager), slot.compute.name)] = slot.worker
             seconds = f"{slot.timeout:g}"
             result = _unhealthy(slot.compute, f"timed out after {seconds} s", (now - slot.started) * 1000)
             if slot.calls:

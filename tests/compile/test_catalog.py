@@ -329,6 +329,45 @@ class TestHealth:
         )
         assert list(tmp_path.iterdir()) == []
 
+    def test_the_concurrent_probe_hands_back_the_probes_result_and_row(self, tmp_path: Path) -> None:
+        from floe_hooks.catalog import check_catalog_concurrently, structure_catalog
+
+        catalog = structure_catalog(
+            {
+                "name": "lake",
+                "type": "ducklake",
+                "metadata": {"type": "duckdb", "path": str(tmp_path / "lake.ducklake")},
+                "data_path": str(tmp_path / "data") + "/",
+            },
+            "manifest.yaml",
+        )
+        result, row = check_catalog_concurrently(catalog, timeout=5)()
+        assert result.status is ConnectionStatus.DEGRADED
+        assert row["name"] == "lake"
+        assert row["status"] == "degraded"
+        assert row["message"] == result.message
+
+    def test_a_concurrent_probe_past_its_timeout_is_unhealthy_timed_out(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import threading
+
+        from floe_hooks import _catalog_probe
+        from floe_hooks.catalog import check_catalog_concurrently, structure_catalog
+
+        release = threading.Event()
+        monkeypatch.setattr(_catalog_probe, "check_catalog", lambda *args: release.wait(10))
+        catalog = structure_catalog(
+            {"name": "lake", "type": "iceberg_rest", "uri": "http://127.0.0.1:1"}, "manifest.yaml"
+        )
+        try:
+            result, row = check_catalog_concurrently(catalog, timeout=0.1)()
+        finally:
+            release.set()
+        assert result.status is ConnectionStatus.UNHEALTHY
+        assert result.message == "timed out after 0.1 s"
+        assert row["status"] == "unhealthy"
+
     def test_missing_credentials_are_unhealthy(self, tmp_path: Path) -> None:
         from floe_hooks.catalog import structure_catalog
 

@@ -124,3 +124,14 @@ def test_every_module_the_readme_table_names_exists() -> None:
 def test_every_public_module_is_in_the_readme_table() -> None:
     public = {n for n in MODULES if not any(p.startswith("_") for p in n.split(".")[1:])}
     assert public - _readme_table_modules() - {"floe_hooks"} == set()
+
+
+def test_one_module_starts_threads() -> None:
+    """Code waited for with a deadline runs in threads started by ``_deadline.start_worker`` alone."""
+    starting = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("floe_hooks", "floe_duckdb")
+        for path in (ROOT / package).rglob("*.py")
+        if "threading.Thread(" in path.read_text(encoding="utf-8")
+    )
+    assert starting == ["floe_hooks/_deadline.py"]
