@@ -260,13 +260,12 @@ def structure(data: Any, cls: type[T], *, file: str | None = None, path: str = "
 
 
 def structure_compute(
-    data: Any,
-    config_class_for: Callable[[str], type | None],
-    *,
-    file: str | None = None,
-    path: str = "",
+    data: Any, config_class_for: Callable[[str], type | None], *, file: str | None = None, path: str = ""
 ) -> ComputeConfig:
-    """Structure one compute, using ``config_class_for(type)`` for its ``config:`` block."""
+    """Structure one compute, using ``config_class_for(type)`` for its ``config:`` block.
+
+    Raises the located :class:`~floe_hooks.errors.ConfigError` of :func:`_convert.structure_compute`.
+    """
     made, value = _quick_compute(data, config_class_for)
     if made:
         return value  # type: ignore[no-any-return]

@@ -308,19 +308,25 @@ class TestEdges:
         )
 
 
+def _local_catalog(tmp_path: Path) -> LakehouseCatalog:
+    """A DuckLake catalog with its metadata file and data folder under ``tmp_path`` (neither made yet)."""
+    from floe_hooks.catalog import structure_catalog
+
+    return structure_catalog(
+        {
+            "name": "lake",
+            "type": "ducklake",
+            "metadata": {"type": "duckdb", "path": str(tmp_path / "lake.ducklake")},
+            "data_path": str(tmp_path / "data") + "/",
+        },
+        "manifest.yaml",
+    )
+
+
 class TestHealth:
     def test_a_local_catalog_not_written_yet_is_degraded_and_nothing_is_created(self, tmp_path: Path) -> None:
-        from floe_hooks.catalog import structure_catalog
 
-        catalog = structure_catalog(
-            {
-                "name": "lake",
-                "type": "ducklake",
-                "metadata": {"type": "duckdb", "path": str(tmp_path / "lake.ducklake")},
-                "data_path": str(tmp_path / "data") + "/",
-            },
-            "manifest.yaml",
-        )
+        catalog = _local_catalog(tmp_path)
         result = check_catalog(catalog, timeout=1)
         assert result.status is ConnectionStatus.DEGRADED
         assert result.message == (
@@ -330,17 +336,9 @@ class TestHealth:
         assert list(tmp_path.iterdir()) == []
 
     def test_the_concurrent_probe_hands_back_the_probes_result_and_row(self, tmp_path: Path) -> None:
-        from floe_hooks.catalog import check_catalog_concurrently, structure_catalog
+        from floe_hooks.catalog import check_catalog_concurrently
 
-        catalog = structure_catalog(
-            {
-                "name": "lake",
-                "type": "ducklake",
-                "metadata": {"type": "duckdb", "path": str(tmp_path / "lake.ducklake")},
-                "data_path": str(tmp_path / "data") + "/",
-            },
-            "manifest.yaml",
-        )
+        catalog = _local_catalog(tmp_path)
         result, row = check_catalog_concurrently(catalog, timeout=5)()
         assert result.status is ConnectionStatus.DEGRADED
         assert row["name"] == "lake"
