@@ -69,6 +69,9 @@ def test_cold_start_compares_floe_plugins_with_import_pluggy(result: dict[str, A
     assert cold["ratio_cpu"] > 0
     assert cold["goal"] == 1.6
     assert cold["floor_ratio_wall"] > 0  # import pluggy, attrs, argparse: beside floe plugins
+    floor = cold["commands"]["python -c 'import pluggy, attrs, argparse'"]
+    over = (cold["commands"]["floe plugins"]["cpu_s"]["median"] - floor["cpu_s"]["median"]) * 1000
+    assert cold["over_floor_ms"]["cpu"] == round(over, 1)
     for key in ("cli_import", "plugins"):
         offenders = cold["importtime"][key]["floe_modules"]
         assert offenders
@@ -82,6 +85,10 @@ def test_health_compares_floe_validate_with_the_bare_driver(result: dict[str, An
     health = result["benchmarks"]["health"]
     assert len(health["commands"]) == 3  # floe validate, the bare check, the floor
     assert health["floor_ratio_cpu"] > 0
+    floe, _, floor = health["commands"].values()
+    assert health["over_floor_ms"]["wall"] == round(
+        (floe["wall_s"]["median"] - floor["wall_s"]["median"]) * 1000, 1
+    )
     assert health["goal"] == 1.15
     assert health["ratio_wall"] > 0
     assert health["dbt_debug"]["status"] in ("skipped", "not installed")
