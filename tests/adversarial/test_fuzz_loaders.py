@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from floe_hooks import ConfigError, PluginManager, compile_product, load_product
@@ -100,6 +100,7 @@ def test_any_duckdb_config_compiles_or_raises_config_error(config: dict[str, Any
 
 @FUZZ
 @given(documents, documents)
+@example(overlay={"\n": None}, kube={})  # an unknown key holding a line break: still one line
 def test_any_environment_overlay_compiles_or_raises_config_error(overlay: Any, kube: Any) -> None:
     manifest = {
         "version": 1,
