@@ -12,12 +12,11 @@ dotted path of the first bad field.
 
 from __future__ import annotations
 
-import collections.abc
 import contextvars
 import enum
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args
 
 import attrs
 import cattrs
@@ -29,6 +28,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from floe_hooks._structure import RESOURCES, is_immutable_sequence, is_mapping, is_sequence, scalar_fits
 from floe_hooks._text import kind as _type_name
 from floe_hooks.errors import ConfigError
 from floe_hooks.models import ComputeConfig, ResourceSpec, SqlStatement
@@ -44,34 +44,26 @@ _config_classes: contextvars.ContextVar[Callable[[str], type | None] | None] = c
 _converter = cattrs.Converter(forbid_extra_keys=True)
 
 
-def _strict(kind: type, accepted: tuple[type, ...], label: str) -> None:
+def _strict(kind: type, label: str) -> None:
     def hook(value: Any, _: Any) -> Any:
-        if isinstance(value, bool) and kind is not bool:
-            raise TypeError(f"expected {label}, got a boolean")
-        if not isinstance(value, accepted):
-            raise TypeError(f"expected {label}, got {_type_name(value)}")
+        if not scalar_fits(kind, value):
+            got = "a boolean" if isinstance(value, bool) else _type_name(value)
+            raise TypeError(f"expected {label}, got {got}")
         return float(cast("float", value)) if kind is float else value
 
     _converter.register_structure_hook(kind, hook)
 
 
-_strict(int, (int,), "an integer")
-_strict(float, (int, float), "a number")
-_strict(str, (str,), "a string")
-_strict(bool, (bool,), "a boolean (true or false)")
-
-
-def _is_sequence(t: Any) -> bool:
-    origin = get_origin(t)
-    return origin in (list, tuple, collections.abc.Sequence, collections.abc.MutableSequence) and not (
-        origin is tuple and not (len(get_args(t)) == 2 and get_args(t)[1] is Ellipsis)
-    )
+_strict(int, "an integer")
+_strict(float, "a number")
+_strict(str, "a string")
+_strict(bool, "a boolean (true or false)")
 
 
 def _sequence_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     (item_type, *_) = get_args(t) or (Any,)
     structure_item = converter.get_structure_hook(item_type)
-    immutable = get_origin(t) in (tuple, collections.abc.Sequence)
+    immutable = is_immutable_sequence(t)
 
     def hook(value: Any, _: Any) -> Any:
         if not isinstance(value, (list, tuple)):
@@ -93,11 +85,7 @@ def _at(exc: Exception, where: Any, item_type: Any) -> Exception:
     return exc
 
 
-_converter.register_structure_hook_factory(_is_sequence, _sequence_factory)
-
-
-def _is_mapping(t: Any) -> bool:
-    return get_origin(t) in (dict, collections.abc.Mapping, collections.abc.MutableMapping)
+_converter.register_structure_hook_factory(is_sequence, _sequence_factory)
 
 
 def _mapping_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
@@ -119,7 +107,7 @@ def _mapping_factory(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any]
     return hook
 
 
-_converter.register_structure_hook_factory(_is_mapping, _mapping_factory)
+_converter.register_structure_hook_factory(is_mapping, _mapping_factory)
 
 
 def _structure_secret(value: Any, _: Any) -> SecretRef:
@@ -163,10 +151,7 @@ def _structure_resources(value: Any, _: Any) -> ResourceSpec | str | None:
     return _structure_attrs(value, ResourceSpec)
 
 
-_converter.register_structure_hook(
-    typing.Union[ResourceSpec, typing.Literal["small", "medium", "large"], None],
-    _structure_resources,
-)
+_converter.register_structure_hook(RESOURCES, _structure_resources)
 
 
 def _structure_compute(value: Any, _: Any) -> ComputeConfig:

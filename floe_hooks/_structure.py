@@ -25,7 +25,7 @@ from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 
-from floe_hooks.models import ComputeConfig, ResourceSpec
+from floe_hooks.models import ComputeConfig, ResourceSpec, WorkloadSize
 from floe_hooks.secrets import SecretRef
 
 T = TypeVar("T")
@@ -42,7 +42,8 @@ _hooks: dict[Any, _Hook | None] = {}
 #: types a plugin gave a structure hook of its own (``_convert.register_structure_hook``)
 _custom: set[Any] = set()
 
-_RESOURCES = typing.Union[ResourceSpec, typing.Literal["small", "medium", "large"], None]
+#: ``ComputeConfig.resources``: a spec, a preset name, or nothing
+RESOURCES = typing.Union[ResourceSpec, WorkloadSize, None]
 _CLASS_REF = typing.Union[type, str, None]
 _SEQUENCES = (list, tuple, collections.abc.Sequence, collections.abc.MutableSequence)
 _MAPPINGS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
@@ -65,22 +66,39 @@ def _identity(value: Any) -> Any:
     return value
 
 
+#: what each scalar type accepts, strictly: no coercion, and a boolean is no number
+ACCEPTED: dict[type, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def scalar_fits(kind: type, value: Any) -> bool:
+    """Whether ``value`` is a ``kind`` (int, float, str, bool) as the manifest's types read: strictly."""
+    return isinstance(value, ACCEPTED[kind]) and (kind is bool or not isinstance(value, bool))
+
+
+def is_sequence(t: Any) -> bool:
+    """A list type the converters build: ``list[X]``, ``tuple[X, ...]``, ``Sequence[X]``."""
+    args = get_args(t)
+    origin = get_origin(t)
+    return origin in _SEQUENCES and not (origin is tuple and not (len(args) == 2 and args[1] is Ellipsis))
+
+
+def is_immutable_sequence(t: Any) -> bool:
+    """A list type built as a tuple (``tuple[X, ...]``, ``Sequence[X]``), not a list."""
+    return get_origin(t) in (tuple, collections.abc.Sequence)
+
+
+def is_mapping(t: Any) -> bool:
+    """A mapping type the converters build as a dict: ``dict[K, V]``, ``Mapping[K, V]``."""
+    return get_origin(t) in _MAPPINGS
+
+
 def _strict(kind: type) -> _Hook:
-    if kind is float:
-
-        def as_float(value: Any) -> Any:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _GiveUp
-            return float(value)
-
-        return as_float
-
-    def exact(value: Any) -> Any:
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+    def scalar(value: Any) -> Any:
+        if not scalar_fits(kind, value):
             raise _GiveUp
-        return value
+        return float(value) if kind is float else value
 
-    return exact
+    return scalar
 
 
 def hook_for(t: Any) -> _Hook | None:
@@ -108,7 +126,7 @@ def _build(t: Any) -> _Hook | None:
         return lambda value: value if value is None else _give_up(value)
     if t is SecretRef:
         return _attrs_hook(SecretRef)
-    if t == _RESOURCES:
+    if t == RESOURCES:
         spec = _attrs_hook(ResourceSpec)
         return None if spec is None else (lambda v: v if v is None or isinstance(v, str) else spec(v))
     if t == _CLASS_REF:
@@ -121,7 +139,7 @@ def _build(t: Any) -> _Hook | None:
         return lambda v: v if v in allowed else _give_up(v)
     if origin in _SEQUENCES:
         return _sequence(t)
-    if origin in _MAPPINGS:
+    if is_mapping(t):
         return _mapping(t)
     if isinstance(t, type) and issubclass(t, enum.Enum):
         typed = "_value_" in getattr(t, "__annotations__", {})  # cattrs structures the value first
@@ -143,13 +161,13 @@ def _optional(t: Any) -> _Hook | None:
 
 
 def _sequence(t: Any) -> _Hook | None:
+    if not is_sequence(t):
+        return None  # a fixed-length tuple: cattrs' own rules
     args = get_args(t)
-    if get_origin(t) is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-        return None
     item = hook_for(args[0] if args else Any)
     if item is None:
         return None
-    immutable = get_origin(t) in (tuple, collections.abc.Sequence)
+    immutable = is_immutable_sequence(t)
 
     def sequence(value: Any) -> Any:
         if not isinstance(value, (list, tuple)):
