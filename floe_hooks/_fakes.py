@@ -54,6 +54,7 @@ def make_plugin(
     api: str = FLOE_API_VERSION,
     config_class: type | str | None = None,
     dbt_adapter: str | None = None,
+    description: str = "",
     **hooks: Any,
 ) -> ModuleType:
     """A plugin module made in memory: metadata and working required hooks, for tests.
@@ -73,6 +74,7 @@ def make_plugin(
     :param api: its ``floe_api_version`` (default: this floe's).
     :param config_class: its typed config class (an attrs class or ``"module:Class"``).
     :param dbt_adapter: its dbt adapter requirement in its metadata (``"dbt-postgres>=1.9"``).
+    :param description: its one-line description in its metadata (what ``floe plugins`` shows).
     :param hooks: hook name -> function, value, or ``None``.
     :return: a module object whose functions are marked ``@hookimpl``.
 
@@ -92,6 +94,7 @@ def make_plugin(
             compute_types=served,
             config_class=config_class,
             dbt_adapter=dbt_adapter,
+            description=description,
         ),
         "generate_profile": lambda: {"type": name},
         "validate_connection": lambda: ConnectionResult(status="healthy", latency_ms=0.1, message=name),

@@ -83,11 +83,26 @@ class Site:
         return info
 
     def good(
-        self, name: str, *, api: str = "1.0", types: tuple[str, ...] | None = None, dist: str | None = None
+        self,
+        name: str,
+        *,
+        api: str = "1.0",
+        types: tuple[str, ...] | None = None,
+        dist: str | None = None,
+        version: str = "1.0",
     ) -> None:
-        """A well-behaved plugin named ``name`` serving ``types`` (default: its name)."""
+        """A well-behaved plugin named ``name`` serving ``types`` (default: its name).
+
+        ``version`` is its distribution's; its metadata always says ``1.0``.
+        """
         source = GOOD_PLUGIN.format(name=name, api=api, types=types or (name,))
-        self.install(dist or f"floe-compute-{name}", source, module=f"fixture_{name}", entry_point=name)
+        self.install(
+            dist or f"floe-compute-{name}",
+            source,
+            module=f"fixture_{name}",
+            entry_point=name,
+            version=version,
+        )
 
     @property
     def path(self) -> list[str]:
