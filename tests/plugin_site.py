@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+# hand-written: the source of a module on disk, discovered through a real entry point
 GOOD_PLUGIN = """
 from floe_hooks import hookimpl, PluginMetadata, ConnectionResult, ResourceSpec
 
