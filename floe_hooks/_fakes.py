@@ -60,9 +60,11 @@ def make_plugin(
     """A plugin module made in memory: metadata and working required hooks, for tests.
 
     Register it with :meth:`PluginManager.register` (or the :func:`floe_register`
-    fixture). Each keyword names a hook and replaces its default: a function taking any
-    of the hook's arguments by name, a plain value the hook returns as it is, or ``None``
-    to leave the hook out (to test what a missing hook does)::
+    fixture). Each other keyword names a hook (any hook: an optional one such as
+    ``exclusive_resources`` is added, ``plugin_metadata`` replaces the metadata built from
+    the keywords above) and gives its implementation: a function taking any of the hook's
+    arguments by name, a plain value the hook returns as it is, or ``None`` to leave the
+    hook out (to test what a missing hook does)::
 
         plugin = make_plugin("lake", generate_profile=lambda compute: {"type": "lake", "db": compute.name})
         pm.register(plugin)
