@@ -54,14 +54,17 @@ def make_plugin(
     api: str = FLOE_API_VERSION,
     config_class: type | str | None = None,
     dbt_adapter: str | None = None,
+    description: str = "",
     **hooks: Any,
 ) -> ModuleType:
     """A plugin module made in memory: metadata and working required hooks, for tests.
 
     Register it with :meth:`PluginManager.register` (or the :func:`floe_register`
-    fixture). Each keyword names a hook and replaces its default: a function taking any
-    of the hook's arguments by name, a plain value the hook returns as it is, or ``None``
-    to leave the hook out (to test what a missing hook does)::
+    fixture). Each other keyword names a hook (any hook: an optional one such as
+    ``exclusive_resources`` is added, ``plugin_metadata`` replaces the metadata built from
+    the keywords above) and gives its implementation: a function taking any of the hook's
+    arguments by name, a plain value the hook returns as it is, or ``None`` to leave the
+    hook out (to test what a missing hook does)::
 
         plugin = make_plugin("lake", generate_profile=lambda compute: {"type": "lake", "db": compute.name})
         pm.register(plugin)
@@ -73,6 +76,7 @@ def make_plugin(
     :param api: its ``floe_api_version`` (default: this floe's).
     :param config_class: its typed config class (an attrs class or ``"module:Class"``).
     :param dbt_adapter: its dbt adapter requirement in its metadata (``"dbt-postgres>=1.9"``).
+    :param description: its one-line description in its metadata (what ``floe plugins`` shows).
     :param hooks: hook name -> function, value, or ``None``.
     :return: a module object whose functions are marked ``@hookimpl``.
 
@@ -92,6 +96,7 @@ def make_plugin(
             compute_types=served,
             config_class=config_class,
             dbt_adapter=dbt_adapter,
+            description=description,
         ),
         "generate_profile": lambda: {"type": name},
         "validate_connection": lambda: ConnectionResult(status="healthy", latency_ms=0.1, message=name),

@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+# hand-written: the source of a module on disk, discovered through a real entry point
 GOOD_PLUGIN = """
 from floe_hooks import hookimpl, PluginMetadata, ConnectionResult, ResourceSpec
 
@@ -83,11 +84,26 @@ class Site:
         return info
 
     def good(
-        self, name: str, *, api: str = "1.0", types: tuple[str, ...] | None = None, dist: str | None = None
+        self,
+        name: str,
+        *,
+        api: str = "1.0",
+        types: tuple[str, ...] | None = None,
+        dist: str | None = None,
+        version: str = "1.0",
     ) -> None:
-        """A well-behaved plugin named ``name`` serving ``types`` (default: its name)."""
+        """A well-behaved plugin named ``name`` serving ``types`` (default: its name).
+
+        ``version`` is its distribution's; its metadata always says ``1.0``.
+        """
         source = GOOD_PLUGIN.format(name=name, api=api, types=types or (name,))
-        self.install(dist or f"floe-compute-{name}", source, module=f"fixture_{name}", entry_point=name)
+        self.install(
+            dist or f"floe-compute-{name}",
+            source,
+            module=f"fixture_{name}",
+            entry_point=name,
+            version=version,
+        )
 
     @property
     def path(self) -> list[str]:

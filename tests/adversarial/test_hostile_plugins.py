@@ -43,6 +43,7 @@ BODIES = {
     "resource_requirements": "pass",
 }
 
+# hand-written: source text for an on-disk distribution, each hook body swapped by text
 TEMPLATE = """
 import os, sys, time
 from floe_hooks import hookimpl, PluginMetadata, ConnectionResult, ResourceSpec

@@ -254,6 +254,7 @@ def test_a_reader_without_the_lock_reads_one_generation(project: Path) -> None:
     assert {name for name, _ in seen} <= {"alpha", "beta"}
 
 
+# hand-written: installed on disk and loaded by a floe subprocess through its entry point
 HANGS = """
 import time
 from floe_hooks import hookimpl, PluginMetadata, ResourceSpec, ConnectionResult

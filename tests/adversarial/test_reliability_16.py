@@ -204,50 +204,17 @@ def test_an_attach_secret_name_is_not_taken_for_a_secret(tmp_path: Path) -> None
 def test_a_field_the_plugin_marks_secret_refuses_a_literal_whatever_its_name(empty_pm: object) -> None:
     import attrs
 
-    from floe_hooks import (
-        SECRET_METADATA,
-        ComputeConfig,
-        PluginManager,
-        PluginMetadata,
-        ResourceSpec,
-        hookimpl,
-    )
+    from floe_hooks import SECRET_METADATA, PluginManager
     from floe_hooks._convert import structure_compute
+    from floe_hooks.testing import make_plugin
 
     @attrs.frozen
     class Config:
         pin: str | None = attrs.field(default=None, metadata={SECRET_METADATA: True})
         region: str = "eu"
 
-    class Plugin:
-        @staticmethod
-        @hookimpl
-        def plugin_metadata() -> PluginMetadata:
-            return PluginMetadata(
-                name="vault",
-                version="1",
-                floe_api_version="1.0",
-                compute_types=("vault",),
-                config_class=Config,
-            )
-
-        @staticmethod
-        @hookimpl
-        def generate_profile(compute: ComputeConfig) -> dict[str, str]:
-            return {"type": "vault"}
-
-        @staticmethod
-        @hookimpl
-        def validate_connection(compute: ComputeConfig) -> None:
-            return None
-
-        @staticmethod
-        @hookimpl
-        def resource_requirements(compute: ComputeConfig) -> ResourceSpec:
-            return ResourceSpec.resolve(None)
-
     assert isinstance(empty_pm, PluginManager)
-    empty_pm.register(Plugin())
+    empty_pm.register(make_plugin("vault", version="1", api="1.0", config_class=Config))
     with pytest.raises(ConfigError) as caught:
         structure_compute({"name": "v", "type": "vault", "config": {"pin": "1234"}}, lambda _: Config)
     assert caught.value.path == "config.pin"

@@ -21,14 +21,13 @@ from floe_hooks import (
     PluginContractError,
     PluginError,
     PluginManager,
-    PluginMetadata,
     ResourceSpec,
-    hookimpl,
 )
 from floe_hooks import errors as errors_module
 from floe_hooks.cli import main
 from floe_hooks.compile import compile_file
 from floe_hooks.manifest import load_manifest
+from floe_hooks.testing import make_plugin
 
 
 @attrs.frozen
@@ -45,34 +44,20 @@ class SQLiteConfig:
 def sqlite_plugin(threads: Any = None) -> types.ModuleType:
     """A module plugin serving ``sqlite``; its profile hard-codes ``threads`` when given."""
 
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name="sqlite",
-            version="0.1.0",
-            floe_api_version="1.0",
-            compute_types=("sqlite",),
-            description="SQLite",
-            dbt_adapter="dbt-sqlite>=1.10",
-            config_class=SQLiteConfig,
-        )
-
-    @hookimpl
     def generate_profile(compute: Any) -> dict[str, Any]:
         return {"type": "sqlite", "threads": compute.threads or 1 if threads is None else threads}
 
-    @hookimpl
-    def validate_connection() -> ConnectionResult:
-        return ConnectionResult("healthy", 0.0)
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    module = types.ModuleType("author_sqlite")
-    for function in (plugin_metadata, generate_profile, validate_connection, resource_requirements):
-        setattr(module, function.__name__, function)
-    return module
+    return make_plugin(
+        "sqlite",
+        version="0.1.0",
+        api="1.0",
+        description="SQLite",
+        dbt_adapter="dbt-sqlite>=1.10",
+        config_class=SQLiteConfig,
+        generate_profile=generate_profile,
+        validate_connection=ConnectionResult("healthy", 0.0),
+        resource_requirements=ResourceSpec.preset("small"),
+    )
 
 
 @pytest.fixture
@@ -221,29 +206,15 @@ def test_a_hook_timeout_is_a_compute_timeout_error_with_its_facts(monkeypatch: p
 
     release = threading.Event()
 
-    class Slow:
-        @hookimpl
-        def plugin_metadata(self) -> PluginMetadata:
-            return PluginMetadata(name="slow", version="1", floe_api_version="1.0", compute_types=("slow",))
-
-        @hookimpl
-        def generate_profile(self) -> dict[str, Any]:
-            release.wait(5)
-            return {"type": "slow"}
-
-        @hookimpl
-        def validate_connection(self) -> ConnectionResult:
-            return ConnectionResult("healthy", 0.0)
-
-        @hookimpl
-        def resource_requirements(self) -> ResourceSpec:
-            return ResourceSpec.preset("small")
+    def generate_profile() -> dict[str, Any]:
+        release.wait(5)
+        return {"type": "slow"}
 
     from floe_hooks.manager import run_with_hook_deadline
     from floe_hooks.testing import make_compute
 
     manager = PluginManager(autoload=False, strict=True)
-    manager.register(Slow())
+    manager.register(make_plugin("slow", version="1", api="1.0", generate_profile=generate_profile))
     compute = make_compute(manager, "slow")
     try:
         with pytest.raises(ComputeTimeoutError) as caught:
@@ -258,27 +229,13 @@ def test_a_hook_timeout_is_a_compute_timeout_error_with_its_facts(monkeypatch: p
 
 
 def test_a_plugin_error_keeps_the_plugins_exception_as_its_cause() -> None:
-    class Raising:
-        @hookimpl
-        def plugin_metadata(self) -> PluginMetadata:
-            return PluginMetadata(name="boom", version="1", floe_api_version="1.0", compute_types=("boom",))
-
-        @hookimpl
-        def generate_profile(self) -> dict[str, Any]:
-            raise KeyError("host")
-
-        @hookimpl
-        def validate_connection(self) -> ConnectionResult:
-            return ConnectionResult("healthy", 0.0)
-
-        @hookimpl
-        def resource_requirements(self) -> ResourceSpec:
-            return ResourceSpec.preset("small")
+    def generate_profile() -> dict[str, Any]:
+        raise KeyError("host")
 
     from floe_hooks.testing import make_compute
 
     manager = PluginManager(autoload=False, strict=True)
-    manager.register(Raising())
+    manager.register(make_plugin("boom", version="1", api="1.0", generate_profile=generate_profile))
     with pytest.raises(PluginError) as caught:
         manager.generate_profile(make_compute(manager, "boom"))
     assert isinstance(caught.value.cause, KeyError)

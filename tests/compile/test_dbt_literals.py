@@ -26,19 +26,16 @@ from hypothesis import strategies as st
 
 import floe_hooks
 from floe_hooks import (
-    FLOE_API_VERSION,
     DbtTemplate,
     PluginManager,
-    PluginMetadata,
-    ResourceSpec,
     compile_product,
-    hookimpl,
     load_product,
     profile_secret,
 )
 from floe_hooks._yaml import dump_yaml
 from floe_hooks.compile import dbt_literal
 from floe_hooks.secrets import secret_bindings
+from floe_hooks.testing import make_plugin
 
 from .conftest import Project, error
 
@@ -265,28 +262,10 @@ class _Sneaky(DbtTemplate):
 
 
 def _plugin(make_profile: Callable[[Any], Mapping[str, Any]]) -> types.ModuleType:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name="tmpl", version="1", floe_api_version=FLOE_API_VERSION, compute_types=("tmpl",)
-        )
-
-    @hookimpl
     def generate_profile(compute: Any) -> Mapping[str, Any]:
         return make_profile(compute)
 
-    @hookimpl
-    def validate_connection() -> None:
-        return None
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    module = types.ModuleType("fixture_tmpl")
-    for function in (plugin_metadata, generate_profile, validate_connection, resource_requirements):
-        setattr(module, function.__name__, function)
-    return module
+    return make_plugin("tmpl", version="1", generate_profile=generate_profile)
 
 
 def _compile(project: Project, make_profile: Callable[[Any], Mapping[str, Any]], config: str = "{}") -> Any:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from plugin_site import Site  # tests/conftest.py puts tests/ on sys.path
 
 from floe_hooks import (
     ComputeConfig,
@@ -162,27 +165,18 @@ class TestManifestRules:
             "manifest.yaml: compute.approved[0]: no installed compute plugin serves type 'snowflake'"
         )
 
-    def test_a_plugin_that_failed_to_load_is_named(self, project: Project, tmp_path: object) -> None:
-        site = project.root / "site"
-        site.mkdir()
-        (site / "fixture_broken_compute.py").write_text("raise ImportError('no driver')\n")
-        info = site / "floe_compute_broken-3.1.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: floe-compute-broken\nVersion: 3.1\n\n")
-        (info / "entry_points.txt").write_text("[floe.computes]\nbroken = fixture_broken_compute\n")
-        import sys
-
-        sys.path.insert(0, str(site))
-        try:
-            manager = PluginManager(strict=False, path=[str(site)])
-            path = m(project, "compute:\n  approved: [broken]\n")
-            assert error(lambda: load_manifest(path, manager=manager)) == (
-                "manifest.yaml: compute.approved[0]: the plugin for type 'broken', entry point 'broken' "
-                "(from floe-compute-broken 3.1), failed to load: import failed: ImportError: no driver; "
-                "fix or reinstall it (see: floe plugins)"
-            )
-        finally:
-            sys.path.remove(str(site))
+    def test_a_plugin_that_failed_to_load_is_named(self, project: Project, site_root: Path) -> None:
+        site = Site(site_root)
+        site.install(
+            "floe-compute-broken", "raise ImportError('no driver')\n", entry_point="broken", version="3.1"
+        )
+        manager = PluginManager(strict=False, path=site.path)
+        path = m(project, "compute:\n  approved: [broken]\n")
+        assert error(lambda: load_manifest(path, manager=manager)) == (
+            "manifest.yaml: compute.approved[0]: the plugin for type 'broken', entry point 'broken' "
+            "(from floe-compute-broken 3.1), failed to load: import failed: ImportError: no driver; "
+            "fix or reinstall it (see: floe plugins)"
+        )
 
     def test_compute_names_are_unique(self, project: Project, pm: PluginManager) -> None:
         path = m(

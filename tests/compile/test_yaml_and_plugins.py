@@ -16,18 +16,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from floe_hooks import (
-    FLOE_API_VERSION,
     ConfigError,
     PluginContractError,
     PluginManager,
-    PluginMetadata,
-    ResourceSpec,
     compile_file,
     compile_product,
-    hookimpl,
     load_product,
 )
 from floe_hooks._yaml import read_yaml
+from floe_hooks.testing import make_plugin
 
 from .conftest import Project, error
 
@@ -63,30 +60,12 @@ def test_reader_refuses_python_tags(tmp_path: Path) -> None:
 
 
 def _plugin(profile: object = None, raises: Exception | None = None) -> types.ModuleType:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name="odd", version="1", floe_api_version=FLOE_API_VERSION, compute_types=("odd",)
-        )
-
-    @hookimpl
     def generate_profile() -> object:
         if raises is not None:
             raise raises
         return profile
 
-    @hookimpl
-    def validate_connection() -> None:
-        return None
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    module = types.ModuleType("fixture_odd")
-    for function in (plugin_metadata, generate_profile, validate_connection, resource_requirements):
-        setattr(module, function.__name__, function)
-    return module
+    return make_plugin("odd", version="1", generate_profile=generate_profile)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+# hand-written: a plugin file on disk, one defect at a time made by replacing its text
 GOOD = """
 import contextlib
 import pathlib

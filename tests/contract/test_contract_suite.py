@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+# hand-written: a plugin file on disk, one defect at a time made by replacing its text
 GOOD = """
 import time
 import attrs

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+# hand-written Inline class: a plain test file that must not import floe_hooks.testing
 USES_FIXTURES = """
 import attrs
 import pytest

@@ -10,51 +10,36 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
-from floe_hooks import (
-    ComputeConfig,
-    ConnectionResult,
-    PluginError,
-    PluginManager,
-    PluginMetadata,
-    ResourceSpec,
-    hookimpl,
-)
+from floe_hooks import ComputeConfig, ConnectionResult, PluginError, PluginManager
 from floe_hooks.manager import run_with_hook_deadline
+from floe_hooks.testing import make_plugin
 
 
-class WaitingPlugin:
-    """A plugin whose generate_profile and health check wait for ``release``."""
+def waiting_plugin(release: threading.Event, entered: threading.Event) -> ModuleType:
+    """A plugin ``slow`` whose generate_profile and health check wait for ``release``."""
 
-    def __init__(self, release: threading.Event, entered: threading.Event) -> None:
-        self.release, self.entered = release, entered
-
-    @hookimpl
-    def plugin_metadata(self) -> PluginMetadata:
-        return PluginMetadata(name="slow", version="1.0", floe_api_version="1.0", compute_types=("slow",))
-
-    @hookimpl
-    def generate_profile(self, compute: ComputeConfig) -> dict[str, str]:
-        self.entered.set()
-        self.release.wait(30)
+    def generate_profile() -> dict[str, str]:
+        entered.set()
+        release.wait(30)
         return {"type": "duckdb"}
 
-    @hookimpl
-    def validate_connection(self, compute: ComputeConfig, timeout: float) -> ConnectionResult:
-        self.release.wait(30)
+    def validate_connection() -> ConnectionResult:
+        release.wait(30)
         return ConnectionResult(status="healthy", latency_ms=1.0)
 
-    @hookimpl
-    def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
-        return ResourceSpec.resolve(compute.resources)
+    return make_plugin(
+        "slow", api="1.0", generate_profile=generate_profile, validate_connection=validate_connection
+    )
 
 
 @pytest.fixture
 def slow(empty_pm: PluginManager) -> Iterator[tuple[PluginManager, threading.Event, threading.Event]]:
     release, entered = threading.Event(), threading.Event()
-    empty_pm.register(WaitingPlugin(release, entered), name="slow")
+    empty_pm.register(waiting_plugin(release, entered), name="slow")
     yield empty_pm, release, entered
     release.set()
 

@@ -88,6 +88,7 @@ def test_bad_argument_name_fails_pluggy_validation(site: Any) -> None:
 
 
 def test_missing_required_hook_is_a_load_failure(site: Any) -> None:
+    # hand-written on disk: the failure must name its entry point and distribution
     site.install(
         "floe-compute-partial",
         """
@@ -121,6 +122,7 @@ def test_api_version_compatibility(site: Any, api: str, ok: bool) -> None:
 
 
 def test_metadata_of_the_wrong_type_is_a_load_failure(site: Any) -> None:
+    # hand-written on disk: the failure must name its entry point and distribution
     site.install(
         "floe-compute-dictmeta",
         """
@@ -158,6 +160,7 @@ def test_two_plugins_claiming_one_type_conflict_naming_both_distributions(site: 
 
 
 def test_wrong_return_type_names_plugin_and_distribution(site: Any) -> None:
+    # hand-written on disk: the failure must name its entry point and distribution
     site.install(
         "floe-compute-liar",
         """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import attrs
@@ -26,58 +27,90 @@ from floe_hooks import (
 from floe_hooks.testing import make_plugin
 
 
-class Engine:
-    """A plugin class: each instance serves one compute type and records its calls."""
+def engine(name: str, calls: list[str] | None = None, **options: Any) -> ModuleType:
+    """A plugin serving compute type ``name`` whose hooks append to ``calls``.
 
-    def __init__(self, name: str, *, types: tuple[str, ...] | None = None, api: str = "1.0") -> None:
-        self.name = name
-        self.types = types or (name,)
-        self.api = api
-        self.calls: list[str] = []
+    Built with :func:`make_plugin` (API 1.0); ``options`` are its other keywords, and a
+    hook given there replaces the recording one.
+    """
+    record = calls if calls is not None else []
 
-    @hookimpl
-    def plugin_metadata(self) -> PluginMetadata:
-        return PluginMetadata(
-            name=self.name, version="1.0", floe_api_version=self.api, compute_types=self.types
-        )
+    def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
+        record.append(f"generate_profile:{compute.name}")
+        return {"type": name}
 
-    @hookimpl
-    def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
-        self.calls.append(f"generate_profile:{compute.name}")
-        return {"type": self.name}
-
-    @hookimpl
-    def validate_connection(self, compute: ComputeConfig, timeout: float) -> ConnectionResult:
-        self.calls.append(f"validate_connection:{timeout}")
+    def validate_connection(compute: ComputeConfig, timeout: float) -> ConnectionResult:
+        record.append(f"validate_connection:{timeout}")
         return ConnectionResult(status="degraded", latency_ms=2.0, warnings=["w"])
 
-    @hookimpl
-    def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
-        self.calls.append("resource_requirements")
+    def resource_requirements(compute: ComputeConfig) -> ResourceSpec:
+        record.append("resource_requirements")
         return ResourceSpec.resolve(compute.resources)
+
+    hooks: dict[str, Any] = {
+        "api": "1.0",
+        "generate_profile": generate_profile,
+        "validate_connection": validate_connection,
+        "resource_requirements": resource_requirements,
+    }
+    return make_plugin(name, **{**hooks, **options})
+
+
+def test_a_class_instance_is_a_plugin_too(empty_pm: PluginManager) -> None:
+    class Engine:  # hand-written: the test is about a plugin that is an object of a class
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        @hookimpl
+        def plugin_metadata(self) -> PluginMetadata:
+            return PluginMetadata(
+                name="alpha", version="1.0", floe_api_version="1.0", compute_types=("alpha",)
+            )
+
+        @hookimpl
+        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
+            self.calls.append(f"generate_profile:{compute.name}")
+            return {"type": "alpha"}
+
+        @hookimpl
+        def validate_connection(self, timeout: float) -> ConnectionResult:
+            self.calls.append(f"validate_connection:{timeout}")
+            return ConnectionResult(status="healthy", latency_ms=1.0)
+
+        @hookimpl
+        def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
+            return ResourceSpec.resolve(compute.resources)
+
+    plugin = Engine()
+    assert empty_pm.register(plugin).name == "alpha"
+    compute = ComputeConfig(name="x", type="alpha")
+    assert empty_pm.generate_profile(compute) == {"type": "alpha"}
+    assert empty_pm.validate_connection(compute, timeout=1.5).ok
+    assert plugin.calls == ["generate_profile:x", "validate_connection:1.5"]
 
 
 def test_a_capability_runs_only_the_owning_plugin(empty_pm: PluginManager) -> None:
-    a, b = Engine("alpha"), Engine("beta")
-    empty_pm.register(a)
-    empty_pm.register(b)
+    a_calls: list[str] = []
+    b_calls: list[str] = []
+    empty_pm.register(engine("alpha", a_calls))
+    empty_pm.register(engine("beta", b_calls))
     assert empty_pm.generate_profile(ComputeConfig(name="x", type="beta")) == {"type": "beta"}
-    assert a.calls == []
-    assert b.calls == ["generate_profile:x"]
+    assert a_calls == []
+    assert b_calls == ["generate_profile:x"]
 
 
 def test_every_capability_goes_through_the_typed_facade(empty_pm: PluginManager) -> None:
-    engine = Engine("alpha")
-    empty_pm.register(engine)
+    calls: list[str] = []
+    empty_pm.register(engine("alpha", calls))
     compute = ComputeConfig(name="x", type="alpha", resources="large")
     result = empty_pm.validate_connection(compute, timeout=1.5)
     assert (result.status.value, result.compute, result.warnings) == ("degraded", "x", ("w",))
     assert empty_pm.resource_requirements(compute) == ResourceSpec.preset("large")
-    assert engine.calls == ["validate_connection:1.5", "resource_requirements"]
+    assert calls == ["validate_connection:1.5", "resource_requirements"]
 
 
 def test_missing_optional_hook_is_a_contract_error(empty_pm: PluginManager) -> None:
-    empty_pm.register(Engine("alpha"))
+    empty_pm.register(engine("alpha"))
     with pytest.raises(
         PluginContractError, match="does not implement the optional hook 'catalog_attachment_sql'"
     ):
@@ -87,12 +120,10 @@ def test_missing_optional_hook_is_a_contract_error(empty_pm: PluginManager) -> N
 
 
 def test_optional_hook_is_dispatched_when_implemented(empty_pm: PluginManager) -> None:
-    class WithCatalog(Engine):
-        @hookimpl
-        def catalog_attachment_sql(self, catalog: CatalogConfig) -> list[SqlStatement]:
-            return [SqlStatement(f"ATTACH '{catalog.uri}'")]
+    def catalog_attachment_sql(catalog: CatalogConfig) -> list[SqlStatement]:
+        return [SqlStatement(f"ATTACH '{catalog.uri}'")]
 
-    empty_pm.register(WithCatalog("alpha"))
+    empty_pm.register(engine("alpha", catalog_attachment_sql=catalog_attachment_sql))
     sql = empty_pm.catalog_attachment_sql(
         ComputeConfig(name="x", type="alpha"), CatalogConfig(name="l", uri="u")
     )
@@ -100,7 +131,7 @@ def test_optional_hook_is_dispatched_when_implemented(empty_pm: PluginManager) -
 
 
 def test_unknown_compute_type_names_the_installed_ones(empty_pm: PluginManager) -> None:
-    empty_pm.register(Engine("alpha"))
+    empty_pm.register(engine("alpha"))
     with pytest.raises(UnknownComputeTypeError) as info:
         empty_pm.generate_profile(ComputeConfig(name="x", type="spark"))
     assert str(info.value).startswith("no installed compute plugin serves type 'spark' (installed: alpha)")
@@ -108,45 +139,44 @@ def test_unknown_compute_type_names_the_installed_ones(empty_pm: PluginManager) 
 
 
 def test_registering_a_second_owner_of_a_type_is_refused(empty_pm: PluginManager) -> None:
-    empty_pm.register(Engine("alpha"))
+    empty_pm.register(engine("alpha"))
     with pytest.raises(PluginConflictError, match="compute type 'alpha' is already served by plugin 'alpha'"):
-        empty_pm.register(Engine("alpha2", types=("alpha",)))
+        empty_pm.register(engine("alpha2", types=("alpha",)))
     assert [p.name for p in empty_pm.plugins] == ["alpha"]
 
 
 def test_explicit_registration_of_an_invalid_plugin_raises(empty_pm: PluginManager) -> None:
     with pytest.raises(PluginLoadError, match="written for floe API 3.0"):
-        empty_pm.register(Engine("alpha", api="3.0"))
+        empty_pm.register(engine("alpha", api="3.0"))
     assert empty_pm.plugins == []
     assert empty_pm.compute_types == []
 
 
 def test_block_unloads_and_prevents_registration(empty_pm: PluginManager) -> None:
-    empty_pm.register(Engine("alpha"))
+    empty_pm.register(engine("alpha"))
     empty_pm.block("alpha")
     assert empty_pm.compute_types == []
     with pytest.raises(PluginLoadError, match="blocked"):
-        empty_pm.register(Engine("alpha"))
+        empty_pm.register(engine("alpha"))
 
 
 def test_unregister_then_register_rebuilds_dispatch(empty_pm: PluginManager) -> None:
-    first, second = Engine("alpha"), Engine("alpha")
-    empty_pm.register(first)
+    first: list[str] = []
+    second: list[str] = []
+    empty_pm.register(engine("alpha", first))
     compute = ComputeConfig(name="x", type="alpha")
     empty_pm.generate_profile(compute)
     empty_pm.unregister("alpha")
-    empty_pm.register(second)
+    empty_pm.register(engine("alpha", second))
     empty_pm.generate_profile(compute)
-    assert (len(first.calls), len(second.calls)) == (1, 1)
+    assert (len(first), len(second)) == (1, 1)
 
 
 def test_an_exception_in_a_hook_names_the_plugin(empty_pm: PluginManager) -> None:
-    class Broken(Engine):
-        @hookimpl
-        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
-            raise KeyError("host")
+    def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
+        raise KeyError("host")
 
-    empty_pm.register(Broken("alpha"))
+    empty_pm.register(engine("alpha", generate_profile=generate_profile))
     with pytest.raises(PluginError) as info:
         empty_pm.generate_profile(ComputeConfig(name="x", type="alpha"))
     assert str(info.value) == "plugin 'alpha': generate_profile raised KeyError: 'host'"
@@ -161,7 +191,7 @@ def test_host_hook_wrappers_see_every_dispatched_call(empty_pm: PluginManager) -
             seen.append(compute.name)
             return (yield)
 
-    empty_pm.register(Engine("alpha"))
+    empty_pm.register(engine("alpha"))
     empty_pm.pluggy.register(Tracer(), name="host-tracer")
     assert empty_pm.generate_profile(ComputeConfig(name="x", type="alpha")) == {"type": "alpha"}
     assert seen == ["x"]
@@ -194,6 +224,32 @@ def test_make_plugin_builds_a_module_of_hookimpls(empty_pm: PluginManager) -> No
         empty_pm.register(without)
 
 
+def test_make_plugin_sets_every_metadata_field_and_takes_any_hook(empty_pm: PluginManager) -> None:
+    plugin = make_plugin(
+        "lake",
+        types=("lake", "pond"),
+        version="2.0",
+        api="1.0",
+        config_class="floe_duckdb.config:DuckDBConfig",
+        dbt_adapter="dbt-duckdb>=1.9",
+        description="a lake for tests",
+        exclusive_resources=["file:lake.db"],  # an optional hook, given as a value
+    )
+    info = empty_pm.register(plugin)
+    assert info.metadata == PluginMetadata(
+        name="lake",
+        version="2.0",
+        floe_api_version="1.0",
+        compute_types=("lake", "pond"),
+        description="a lake for tests",
+        dbt_adapter="dbt-duckdb>=1.9",
+        config_class="floe_duckdb.config:DuckDBConfig",
+    )
+    assert "exclusive_resources" in info.hooks
+    assert empty_pm.exclusive_resources(ComputeConfig(name="p", type="pond")) == ["file:lake.db"]
+    assert make_plugin("plain").plugin_metadata().description == ""
+
+
 def hookspecs_required() -> tuple[str, ...]:
     from floe_hooks import hookspecs
 
@@ -203,7 +259,7 @@ def hookspecs_required() -> tuple[str, ...]:
 def test_an_unhashable_plugin_object_is_refused_at_registration(empty_pm: PluginManager) -> None:
     import types
 
-    namespace = types.SimpleNamespace(plugin_metadata=Engine("alpha").plugin_metadata)
+    namespace = types.SimpleNamespace(plugin_metadata=engine("alpha").plugin_metadata)
     with pytest.raises(PluginLoadError, match=r"a plugin must be hashable \(a module or a class instance\)"):
         empty_pm.register(namespace, name="ns")
     assert empty_pm.plugins == []
@@ -232,13 +288,11 @@ def test_a_plugin_cannot_mutate_a_typed_config(empty_pm: PluginManager, mutation
         items: list[int] = attrs.field(factory=lambda: [1, 2])
         name: str = "x"
 
-    class Mutator(Engine):
-        @hookimpl
-        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
-            mutation(compute.config)
-            return {"type": "alpha"}
+    def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
+        mutation(compute.config)
+        return {"type": "alpha"}
 
-    empty_pm.register(Mutator("alpha"))
+    empty_pm.register(engine("alpha", generate_profile=generate_profile))
     config = Config(settings={"a": 1}, nested=(Nested(options={"k": "clean"}),))
     compute = ComputeConfig(name="x", type="alpha", config=config)
     with pytest.raises(
@@ -252,19 +306,17 @@ def test_a_plugin_cannot_mutate_a_typed_config(empty_pm: PluginManager, mutation
 
 
 def test_a_plugin_cannot_mutate_credentials_or_an_untyped_config(empty_pm: PluginManager) -> None:
-    class Mutator(Engine):
-        @hookimpl
-        def generate_profile(self, compute: ComputeConfig) -> dict[str, Any]:
-            for attempt in (
-                lambda: compute.config["nested"].__setitem__("path", "mutated"),
-                lambda: compute.config["list"].append(1),
-                lambda: compute.credentials.__setitem__("password", "hunter2"),
-            ):
-                with pytest.raises((TypeError, AttributeError)):
-                    attempt()
-            return {"type": "alpha"}
+    def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
+        for attempt in (
+            lambda: compute.config["nested"].__setitem__("path", "mutated"),
+            lambda: compute.config["list"].append(1),
+            lambda: compute.credentials.__setitem__("password", "hunter2"),
+        ):
+            with pytest.raises((TypeError, AttributeError)):
+                attempt()
+        return {"type": "alpha"}
 
-    empty_pm.register(Mutator("alpha"))
+    empty_pm.register(engine("alpha", generate_profile=generate_profile))
     compute = ComputeConfig(name="x", type="alpha", config={"nested": {"path": "clean"}, "list": []})
     assert empty_pm.generate_profile(compute) == {"type": "alpha"}
     assert compute.config == {"nested": {"path": "clean"}, "list": ()}
@@ -272,22 +324,7 @@ def test_a_plugin_cannot_mutate_credentials_or_an_untyped_config(empty_pm: Plugi
 
 
 def test_a_config_class_given_as_a_path_is_imported_on_first_use(empty_pm: PluginManager) -> None:
-    class Lazy(Engine):
-        def __init__(self, path: str) -> None:
-            super().__init__("lazy")
-            self.path = path
-
-        @hookimpl
-        def plugin_metadata(self) -> PluginMetadata:
-            return PluginMetadata(
-                name="lazy",
-                version="1",
-                floe_api_version="1.0",
-                compute_types=("lazy",),
-                config_class=self.path,
-            )
-
-    empty_pm.register(Lazy("floe_duckdb.config:DuckDBConfig"))
+    empty_pm.register(engine("lazy", version="1", config_class="floe_duckdb.config:DuckDBConfig"))
     from floe_duckdb.config import DuckDBConfig
 
     assert empty_pm.config_class("lazy") is DuckDBConfig
@@ -297,18 +334,7 @@ def test_a_config_class_given_as_a_path_is_imported_on_first_use(empty_pm: Plugi
 
 
 def test_a_config_class_path_that_does_not_load_names_the_plugin(empty_pm: PluginManager) -> None:
-    class Broken(Engine):
-        @hookimpl
-        def plugin_metadata(self) -> PluginMetadata:
-            return PluginMetadata(
-                name="broken",
-                version="1",
-                floe_api_version="1.0",
-                compute_types=("broken",),
-                config_class="floe_duckdb.config:NoSuchClass",
-            )
-
-    empty_pm.register(Broken("broken"))
+    empty_pm.register(engine("broken", version="1", config_class="floe_duckdb.config:NoSuchClass"))
     with pytest.raises(PluginContractError) as info:
         empty_pm.config_class("broken")
     assert str(info.value) == (

@@ -16,44 +16,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from floe_hooks import (
-    ComputeConfig,
-    ConnectionResult,
-    PluginManager,
-    PluginMetadata,
-    ResourceSpec,
-    SecretRef,
-    hookimpl,
-)
+from floe_hooks import ComputeConfig, ConnectionResult, PluginManager, SecretRef
+from floe_hooks.testing import make_plugin
 
 
-def make_plugin(
+def health_plugin(
     name: str, validate: Callable[..., Any], *, profile: Callable[..., Any] | None = None
-) -> object:
-    """A plugin object serving compute type ``name`` whose health check is ``validate``."""
+) -> ModuleType:
+    """:func:`make_plugin` serving compute type ``name`` (version 2.5) whose health check is ``validate``.
 
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(name=name, version="2.5", floe_api_version="1.0", compute_types=(name,))
+    Its profile is ``{"type": name, "path": "<compute>.db"}`` unless ``profile`` makes it.
+    """
 
     def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
         if profile is not None:
             return profile(compute)  # type: ignore[no-any-return]
         return {"type": name, "path": f"{compute.name}.db"}
 
-    def resource_requirements(compute: ComputeConfig) -> ResourceSpec:
-        return ResourceSpec.resolve(compute.resources)
-
-    namespace = {
-        "plugin_metadata": staticmethod(hookimpl(plugin_metadata)),
-        "generate_profile": staticmethod(hookimpl(generate_profile)),
-        "resource_requirements": staticmethod(hookimpl(resource_requirements)),
-        "validate_connection": staticmethod(hookimpl(validate)),
-    }
-    return type(f"{name.title()}Plugin", (), namespace)()
+    return make_plugin(
+        name, version="2.5", api="1.0", generate_profile=generate_profile, validate_connection=validate
+    )
 
 
 class FixturePlugins:
@@ -113,7 +100,7 @@ class FixturePlugins:
             ("down", down),
             ("ok", ok),
         ]:
-            self.manager.register(make_plugin(name, check))
+            self.manager.register(health_plugin(name, check))
 
 
 @pytest.fixture

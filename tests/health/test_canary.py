@@ -35,7 +35,7 @@ from floe_hooks.compile import compile_file
 from floe_hooks.health import check_health
 from floe_hooks.manifest import load_computes
 
-from .conftest import Telemetry, make_plugin
+from .conftest import Telemetry, health_plugin
 
 CANARY = f"canary-{uuid.uuid4().hex}"
 
@@ -119,7 +119,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_pm: PluginMan
     def check(compute: ComputeConfig, secrets: dict[str, SecretValue]) -> ConnectionResult:
         return driver.check(compute, secrets)
 
-    empty_pm.register(make_plugin("pgx", check, profile=driver.profile))
+    empty_pm.register(health_plugin("pgx", check, profile=driver.profile))
     set_plugin_manager(empty_pm)
     yield root, driver, empty_pm
     driver.release.set()

@@ -15,7 +15,7 @@ import floe_hooks
 from floe_hooks import ConfigError, ConnectionResult, ConnectionStatus, SecretValue, _log
 from floe_hooks.health import DEFAULT_TIMEOUT, check_health, effective_timeout, transitions
 
-from .conftest import FixturePlugins, compute, make_plugin, with_password
+from .conftest import FixturePlugins, compute, health_plugin, with_password
 
 HEALTHY, DEGRADED, UNHEALTHY = ConnectionStatus.HEALTHY, ConnectionStatus.DEGRADED, ConnectionStatus.UNHEALTHY
 
@@ -96,7 +96,7 @@ def test_a_plugin_raising_systemexit_is_contained(empty_pm: Any) -> None:
     def exits(compute: Any) -> ConnectionResult:
         raise SystemExit(3)
 
-    empty_pm.register(make_plugin("exiter", exits))
+    empty_pm.register(health_plugin("exiter", exits))
     [result] = check_health([compute("exiter")], manager=empty_pm)
     assert result.status is UNHEALTHY
     assert "plugin 'exiter'" in result.message
@@ -104,7 +104,7 @@ def test_a_plugin_raising_systemexit_is_contained(empty_pm: Any) -> None:
 
 
 def test_a_wrong_return_type_is_an_unhealthy_contract_error(empty_pm: Any) -> None:
-    empty_pm.register(make_plugin("sloppy", lambda compute: {"status": "healthy"}))
+    empty_pm.register(health_plugin("sloppy", lambda compute: {"status": "healthy"}))
     [result] = check_health([compute("sloppy")], manager=empty_pm)
     assert result.status is UNHEALTHY
     assert "validate_connection returned dict" in result.message
@@ -248,11 +248,11 @@ def test_a_process_with_an_abandoned_check_still_exits() -> None:
     code = """
         import threading
         from floe_hooks import ComputeConfig, PluginManager, check_health
-        from tests.health.conftest import make_plugin
+        from tests.health.conftest import health_plugin
 
         forever = threading.Event()
         manager = PluginManager(autoload=False)
-        manager.register(make_plugin("hung", lambda compute: forever.wait()))
+        manager.register(health_plugin("hung", lambda compute: forever.wait()))
         [result] = check_health([ComputeConfig(name="hung", type="hung")], manager=manager, timeout=0.1)
         print(result.message)
     """

@@ -16,7 +16,7 @@ import pytest
 from floe_hooks import ConnectionResult, set_plugin_manager
 from floe_hooks.cli import main
 
-from .conftest import FixturePlugins, make_plugin
+from .conftest import FixturePlugins, health_plugin
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -195,7 +195,7 @@ def flappy(plugins: FixturePlugins) -> list[str]:
         status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
         return ConnectionResult(status=status, latency_ms=1.0, message=f"now {status}")
 
-    plugins.manager.register(make_plugin("flappy", check))
+    plugins.manager.register(health_plugin("flappy", check))
     return statuses
 
 

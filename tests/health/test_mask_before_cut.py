@@ -11,7 +11,7 @@ from floe_hooks import ComputeConfig, ConnectionResult, PluginManager, SecretRef
 from floe_hooks._redact import MASK, forget_all, redact, remember
 from floe_hooks.manager import _one_line
 
-from .conftest import make_plugin
+from .conftest import health_plugin
 
 DIGITS = "0123456789"
 
@@ -51,7 +51,7 @@ def test_a_health_check_message_crossing_the_cut_never_shows_part_of_the_secret(
     def validate(compute: ComputeConfig, secrets: dict[str, object]) -> ConnectionResult:
         raise ConnectionError("x" * 470 + secrets["password"].reveal() + "rest")  # type: ignore[attr-defined]
 
-    empty_pm.register(make_plugin("cutter", validate))
+    empty_pm.register(health_plugin("cutter", validate))
     compute = ComputeConfig(name="c", type="cutter", credentials={"password": SecretRef(env="CUT_PASSWORD")})
     (result,) = check_health([compute], manager=empty_pm, timeout=5)
     assert "7" not in result.message

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_site import Site  # tests/conftest.py puts tests/ on sys.path
 
 from floe_hooks import ComputeConfig, PluginError, PluginManager
 from floe_hooks.health import check_health
 
-from .conftest import FixturePlugins, Telemetry, compute, make_plugin, with_password
+from .conftest import FixturePlugins, Telemetry, compute, health_plugin, with_password
 
 SPAN = "floe.validate_connection"
 
@@ -91,7 +92,7 @@ def test_a_failing_generate_profile_span_and_metric(empty_pm: PluginManager, ote
     def broken(compute: ComputeConfig) -> dict[str, Any]:
         raise KeyError("host")
 
-    empty_pm.register(make_plugin("broken", lambda compute: None, profile=broken))
+    empty_pm.register(health_plugin("broken", lambda compute: None, profile=broken))
     with pytest.raises(PluginError, match="generate_profile raised KeyError"):
         empty_pm.generate_profile(compute("b", "broken"))
     [span] = otel.spans("floe.generate_profile")
@@ -159,45 +160,11 @@ def test_metric_attributes_are_low_cardinality(plugins: FixturePlugins, otel: Te
     assert point.count == 5
 
 
-def test_discovered_plugins_report_their_distribution_and_version(tmp_path: Path, otel: Telemetry) -> None:
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "fixture_lake.py").write_text(
-        textwrap.dedent(
-            """
-            from floe_hooks import hookimpl, PluginMetadata, ConnectionResult, ResourceSpec
-
-            @hookimpl
-            def plugin_metadata():
-                return PluginMetadata(
-                    name="lake", version="0.9", floe_api_version="1.0", compute_types=("lake",)
-                )
-
-            @hookimpl
-            def generate_profile(compute):
-                return {"type": "lake"}
-
-            @hookimpl
-            def validate_connection(compute):
-                return ConnectionResult(status="healthy", latency_ms=1.0)
-
-            @hookimpl
-            def resource_requirements(compute):
-                return ResourceSpec.resolve(compute.resources)
-            """
-        )
-    )
-    info = root / "floe_compute_lake-3.1.4.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: floe-compute-lake\nVersion: 3.1.4\n\n")
-    (info / "entry_points.txt").write_text("[floe.computes]\nlake = fixture_lake\n")
-    sys.path.insert(0, str(root))
-    try:
-        manager = PluginManager(path=[str(root)], strict=True)
-        check_health([compute("lake")], manager=manager)
-    finally:
-        sys.path.remove(str(root))
-        sys.modules.pop("fixture_lake", None)
+def test_discovered_plugins_report_their_distribution_and_version(site_root: Path, otel: Telemetry) -> None:
+    site = Site(site_root)
+    site.good("lake", version="3.1.4")  # its metadata says 1.0: the span names the distribution's
+    manager = PluginManager(path=site.path, strict=True)
+    check_health([compute("lake")], manager=manager)
     [span] = otel.spans(SPAN)
     assert span.attributes["floe.plugin.distribution"] == "floe-compute-lake"
     assert span.attributes["floe.plugin.version"] == "3.1.4"
@@ -215,6 +182,7 @@ def _python(code: str) -> str:
     return done.stdout
 
 
+# hand-written: a fresh interpreter whose imported modules are the measure (testing imports pytest)
 _PLUGIN = """
     import sys, types
     from floe_hooks import (PluginManager, PluginMetadata, ConnectionResult, ResourceSpec, hookimpl,

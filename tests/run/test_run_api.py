@@ -16,18 +16,16 @@ from typing import Any
 import pytest
 
 from floe_hooks import (
-    FLOE_API_VERSION,
     ComputeConfig,
     ConnectionResult,
     NodeEvent,
     PluginManager,
-    PluginMetadata,
     ResourceSpec,
     StepResult,
-    hookimpl,
     profile_secret,
     run_product,
 )
+from floe_hooks.testing import make_plugin
 
 from .conftest import write_tree
 
@@ -36,33 +34,17 @@ SECRET = "vault-token-8c1f-not-for-logs"
 
 
 def _vault() -> types.ModuleType:
-    @hookimpl
-    def plugin_metadata() -> PluginMetadata:
-        return PluginMetadata(
-            name="vault", version="1", floe_api_version=FLOE_API_VERSION, compute_types=("vault",)
-        )
-
-    @hookimpl
     def generate_profile(compute: ComputeConfig) -> dict[str, Any]:
         return {"type": "duckdb", "path": "vault.duckdb", "external_root": profile_secret(compute, "token")}
 
-    @hookimpl
-    def validate_connection() -> ConnectionResult:
-        return ConnectionResult(status="healthy", latency_ms=0.1)
-
-    @hookimpl
-    def resource_requirements() -> ResourceSpec:
-        return ResourceSpec.preset("small")
-
-    @hookimpl
-    def exclusive_resources() -> list[str]:
-        return ["file:vault.duckdb"]
-
-    module = types.ModuleType("fixture_vault")
-    for function in (plugin_metadata, generate_profile, validate_connection, resource_requirements):
-        setattr(module, function.__name__, function)
-    module.exclusive_resources = exclusive_resources  # type: ignore[attr-defined]
-    return module
+    return make_plugin(
+        "vault",
+        version="1",
+        generate_profile=generate_profile,
+        validate_connection=ConnectionResult(status="healthy", latency_ms=0.1),
+        resource_requirements=ResourceSpec.preset("small"),
+        exclusive_resources=["file:vault.duckdb"],
+    )
 
 
 FILES = {

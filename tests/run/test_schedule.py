@@ -9,8 +9,9 @@ import threading
 import time
 from pathlib import Path
 
-from floe_hooks import ComputeConfig, PluginManager, PluginMetadata, hookimpl
+from floe_hooks import ComputeConfig, PluginManager
 from floe_hooks._schedule import schedule
+from floe_hooks.testing import make_plugin
 
 
 class Recorder:
@@ -87,25 +88,8 @@ def test_duckdb_declares_its_file_and_local_attachments() -> None:
 
 
 def test_a_plugin_written_for_api_1_0_loads_and_declares_nothing() -> None:
-    class Old:
-        @hookimpl
-        def plugin_metadata(self) -> PluginMetadata:
-            return PluginMetadata(name="old", version="1", floe_api_version="1.0", compute_types=("old",))
-
-        @hookimpl
-        def generate_profile(self) -> dict[str, str]:
-            return {"type": "old"}
-
-        @hookimpl
-        def validate_connection(self) -> None:
-            return None
-
-        @hookimpl
-        def resource_requirements(self) -> None:
-            return None
-
     pm = PluginManager(autoload=False, strict=False)
-    pm.register(Old(), name="old")
+    pm.register(make_plugin("old", version="1", api="1.0"), name="old")
     assert [p.name for p in pm.plugins] == ["old"]
     assert pm.exclusive_resources(ComputeConfig(name="o", type="old")) == []
 
