@@ -36,6 +36,16 @@ def _fresh_default_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     set_plugin_manager(old)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_log_settings() -> Iterator[None]:
+    """Log level and format come from each test's own environment, not an earlier test's ``configure``."""
+    from floe_hooks import _log
+
+    _log._reset()
+    yield
+    _log._reset()
+
+
 @pytest.fixture
 def site_root(tmp_path: Path) -> Iterator[Path]:
     """An empty site-packages folder on ``sys.path`` for fixture distributions.
