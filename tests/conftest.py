@@ -37,13 +37,20 @@ def _fresh_default_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_log_settings() -> Iterator[None]:
-    """Log level and format come from each test's own environment, not an earlier test's ``configure``."""
-    from floe_hooks import _log
+def _fresh_process_state() -> Iterator[None]:
+    """No state of an earlier test: log settings read afresh, no secret registered for masking.
+
+    Both are process-wide by design (a host configures logging once; a resolved secret is
+    masked everywhere from then on), so a test that logs at ``info`` or registers ``floe``
+    as a secret would otherwise change what the next one sees.
+    """
+    from floe_hooks import _log, _redact
 
     _log._reset()
+    _redact.forget_all()
     yield
     _log._reset()
+    _redact.forget_all()
 
 
 @pytest.fixture
