@@ -235,6 +235,13 @@ def _quick(data: Any, cls: Any) -> tuple[bool, Any]:
 
 
 def _quick_compute(data: Any, config_class_for: Callable[[str], type | None]) -> tuple[bool, Any]:
+    try:
+        return _compute(data, config_class_for)
+    except Exception:  # an unknown type, a config class that cannot load...: located by the cattrs path
+        return False, None
+
+
+def _compute(data: Any, config_class_for: Callable[[str], type | None]) -> tuple[bool, Any]:
     if not isinstance(data, Mapping):
         return False, None
     fields = dict(data)

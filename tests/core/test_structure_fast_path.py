@@ -113,6 +113,13 @@ def test_a_compute_without_a_config_class_keeps_its_config_as_a_mapping() -> Non
     assert _shape(fast) == _shape(_convert.structure_compute(compute, lambda _: None))
 
 
+def test_a_config_class_lookup_that_fails_is_the_converters_located_error(empty_pm: PluginManager) -> None:
+    # the lookup raises UnknownComputeTypeError; structuring reports it as the ConfigError it always was
+    with pytest.raises(ConfigError, match="no installed compute plugin serves type 'nope'") as info:
+        _structure.structure_compute({"name": "w", "type": "nope"}, empty_pm.config_class, file="m.yaml")
+    assert (info.value.file, info.value.path) == ("m.yaml", None)
+
+
 @pytest.mark.parametrize(
     ("data", "path"),
     [
