@@ -5,6 +5,8 @@ Private: import them from :mod:`floe_hooks.testing`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
@@ -62,8 +64,8 @@ def make_plugin(
     Register it with :meth:`PluginManager.register` (or the :func:`floe_register`
     fixture). Each other keyword names a hook (any hook: an optional one such as
     ``exclusive_resources`` is added, ``plugin_metadata`` replaces the metadata built from
-    the keywords above) and gives its implementation: a function taking any of the hook's
-    arguments by name, a plain value the hook returns as it is, or ``None`` to leave the
+    the keywords above) and gives its implementation: a function (or bound method) taking
+    any of the hook's arguments by name, a plain value the hook returns as it is, or ``None`` to leave the
     hook out (to test what a missing hook does)::
 
         plugin = make_plugin("lake", generate_profile=lambda compute: {"type": "lake", "db": compute.name})
@@ -108,8 +110,24 @@ def make_plugin(
             continue
         if not callable(impl):
             impl = _returning(impl)
+        elif not isinstance(getattr(impl, "__dict__", None), dict) or inspect.ismethod(impl):
+            impl = _markable(impl)
         setattr(module, hook, hookimpl(impl))
     return module
+
+
+def _markable(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as a plain function pluggy can mark (a bound method takes no attributes).
+
+    pluggy reads the hook's argument names through ``__wrapped__``, so a method's own
+    names (``self`` left out) are what it passes.
+    """
+
+    @functools.wraps(function)
+    def hook(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return hook
 
 
 def _returning(value: Any) -> Callable[[], Any]:

@@ -250,6 +250,22 @@ def test_make_plugin_sets_every_metadata_field_and_takes_any_hook(empty_pm: Plug
     assert make_plugin("plain").plugin_metadata().description == ""
 
 
+def test_make_plugin_takes_a_bound_method_as_a_hook(empty_pm: PluginManager) -> None:
+    class Driver:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def profile(self, compute: ComputeConfig) -> dict[str, Any]:
+            self.seen.append(compute.name)
+            return {"type": "lake", "db": compute.name}
+
+    driver = Driver()
+    empty_pm.register(make_plugin("lake", generate_profile=driver.profile))
+    assert empty_pm.generate_profile(ComputeConfig(name="w", type="lake")) == {"type": "lake", "db": "w"}
+    assert driver.seen == ["w"]
+    assert not hasattr(Driver.profile, "floe_impl")  # the class's function is left unmarked
+
+
 def hookspecs_required() -> tuple[str, ...]:
     from floe_hooks import hookspecs
 
