@@ -8,7 +8,6 @@ from typing import Any
 
 import attrs
 
-from floe_hooks._rules import CONTROL
 from floe_hooks.errors import ConfigError
 
 
@@ -45,13 +44,8 @@ def check_overlay_keys(
                 f"{fixed(key)}; allowed: {', '.join(allowed)}", file=file, path=f"{prefix}.{key}"
             )
         if key not in allowed:
-            # a key that cannot be part of a one-line path (a line break, not text) is named in
-            # the message alone, located at the mapping holding it
-            plain = isinstance(key, str) and CONTROL.search(key) is None
             raise ConfigError(
-                f"unknown key {key!r}; allowed: {', '.join(allowed)}",
-                file=file,
-                path=f"{prefix}.{key}" if plain else prefix,
+                f"unknown key {key!r}; allowed: {', '.join(allowed)}", file=file, path=f"{prefix}.{key}"
             )
 
 

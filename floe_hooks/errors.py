@@ -45,7 +45,8 @@ class ConfigError(FloeError, ValueError):
 
     Also a :class:`ValueError`, so model constructors can raise it from validators.
 
-    Renders as ``<file>: <path>: <message>``, leaving out the parts that are unknown.
+    Renders as ``<file>: <path>: <message>``, leaving out the parts that are unknown; a
+    control character in the path (a key holding a line break) is shown escaped.
 
     :param message: what is wrong with the value.
     :param file: the file the value came from, as the user named it.
@@ -88,7 +89,13 @@ class ConfigError(FloeError, ValueError):
         )
 
     def __str__(self) -> str:
-        return ": ".join(p for p in (self.file, self.path, self.message) if p)
+        path = self.path
+        if path is not None:
+            from floe_hooks._rules import CONTROL
+
+            # a key holding a line break or another control character is still one line
+            path = CONTROL.sub(lambda m: repr(m[0])[1:-1], path)
+        return ": ".join(p for p in (self.file, path, self.message) if p)
 
 
 class PluginError(FloeError):

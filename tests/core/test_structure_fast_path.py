@@ -298,3 +298,23 @@ def test_a_one_shot_validate_of_a_duckdb_file_does_not_import_cattrs(tmp_path: P
     )
     assert result.stderr.strip().splitlines()[-1] == "0 False"
     assert " healthy " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("compute", "path"),
+    [
+        ({"credentials": {"a\nb": "lit"}}, "credentials.a\\nb"),
+        ({"config": {"settings": {"s3\tkey": "x"}}}, "config.settings.s3\\tkey"),
+        ({"config": {"attach": [{"path": "a", "options": {"k\ny": 1}}]}}, "config.attach[0].options.k\\ny"),
+        ({"config": {"extension_repositories": {"a\rb": 3}}}, "config.extension_repositories.a\\rb"),
+    ],
+)
+def test_a_key_holding_a_control_character_still_makes_a_one_line_error(
+    compute: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        _structure.structure_compute({"name": "w", "type": "duckdb", **compute}, {"duckdb": DuckDBConfig}.get)
+    rendered = str(info.value)
+    assert rendered.startswith(f"{path}: ")  # the path escaped when shown; the error keeps it as it is
+    assert len(rendered.splitlines()) == 1
+    assert info.value.path == path.replace("\\n", "\n").replace("\\t", "\t").replace("\\r", "\r")
