@@ -137,7 +137,7 @@ def _build(t: Any) -> _Hook | None:
     if origin is typing.Literal:
         allowed = get_args(t)
         return lambda v: v if v in allowed else _give_up(v)
-    if origin in _SEQUENCES:
+    if is_sequence(t):
         return _sequence(t)
     if is_mapping(t):
         return _mapping(t)
@@ -161,8 +161,7 @@ def _optional(t: Any) -> _Hook | None:
 
 
 def _sequence(t: Any) -> _Hook | None:
-    if not is_sequence(t):
-        return None  # a fixed-length tuple: cattrs' own rules
+    """A list type's closure (a fixed-length tuple is not one: :func:`is_sequence`, cattrs' own rules)."""
     args = get_args(t)
     item = hook_for(args[0] if args else Any)
     if item is None:
