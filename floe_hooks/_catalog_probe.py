@@ -140,7 +140,7 @@ def check_catalog_concurrently(
     def work() -> ConnectionResult:
         try:
             return check_catalog(catalog, seconds, environ)
-        except Exception as exc:  # never raise into floe validate
+        except BaseException as exc:  # never raise into floe validate (SystemExit from a driver included)
             return ConnectionResult(
                 status=ConnectionStatus.UNHEALTHY,
                 latency_ms=(time.perf_counter() - start) * 1000,

@@ -65,8 +65,8 @@ def make_plugin(
     fixture). Each other keyword names a hook (any hook: an optional one such as
     ``exclusive_resources`` is added, ``plugin_metadata`` replaces the metadata built from
     the keywords above) and gives its implementation: a function (or bound method) taking
-    any of the hook's arguments by name, a plain value the hook returns as it is, or ``None`` to leave the
-    hook out (to test what a missing hook does)::
+    any of the hook's arguments by name, a plain value the hook returns as it is, or
+    ``None`` to leave the hook out (to test what a missing hook does)::
 
         plugin = make_plugin("lake", generate_profile=lambda compute: {"type": "lake", "db": compute.name})
         pm.register(plugin)

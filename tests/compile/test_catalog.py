@@ -366,6 +366,21 @@ class TestHealth:
         assert result.message == "timed out after 0.1 s"
         assert row["status"] == "unhealthy"
 
+    def test_a_probe_that_exits_is_reported_not_raised(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import sys
+
+        from floe_hooks import _catalog_probe
+        from floe_hooks.catalog import check_catalog_concurrently, structure_catalog
+
+        monkeypatch.setattr(_catalog_probe, "check_catalog", lambda *args: sys.exit(3))
+        catalog = structure_catalog(
+            {"name": "lake", "type": "iceberg_rest", "uri": "http://127.0.0.1:1"}, "manifest.yaml"
+        )
+        result, row = check_catalog_concurrently(catalog, timeout=5)()
+        assert result.status is ConnectionStatus.UNHEALTHY
+        assert result.message == "catalog check raised SystemExit"
+        assert row["status"] == "unhealthy"
+
     def test_missing_credentials_are_unhealthy(self, tmp_path: Path) -> None:
         from floe_hooks.catalog import structure_catalog
 
