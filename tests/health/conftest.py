@@ -203,14 +203,7 @@ def otel() -> Telemetry:
 
 
 @pytest.fixture(autouse=True)
-def quiet_observability(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No registered secret and default log settings, before and after each test."""
-    from floe_hooks import _log, _redact
-
+def quiet_observability(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default log settings whatever the environment (the root conftest resets the rest)."""
     monkeypatch.delenv("FLOE_LOG_LEVEL", raising=False)
     monkeypatch.delenv("FLOE_LOG_FORMAT", raising=False)
-    _redact.forget_all()
-    _log._reset()
-    yield
-    _redact.forget_all()
-    _log._reset()
