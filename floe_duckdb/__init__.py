@@ -23,18 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from floe_hooks import (
-    CatalogConfig,
-    ComputeConfig,
-    ConnectionResult,
-    PluginMetadata,
-    ResourceSpec,
-    SecretValue,
-    SqlStatement,
-    hookimpl,
-)
+from floe_hooks import PluginMetadata, hookimpl
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: `floe plugins` builds no model it does not return
     from floe_duckdb.config import (
         Attachment,
         DbtDuckDBPlugin,
@@ -44,7 +35,15 @@ if TYPE_CHECKING:
         Remote,
         Retries,
     )
-    from floe_hooks import LakehouseCatalog
+    from floe_hooks import (
+        CatalogConfig,
+        ComputeConfig,
+        ConnectionResult,
+        LakehouseCatalog,
+        ResourceSpec,
+        SecretValue,
+        SqlStatement,
+    )
 
 __version__ = "0.2.0"
 __all__ = [

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from floe_hooks._markers import hookimpl, hookspec
 from floe_hooks._notes import note
+from floe_hooks._plugin_info import PluginMetadata
 from floe_hooks._version import FLOE_API_VERSION, __version__
 from floe_hooks.errors import (
     ComputeConnectionError,
@@ -53,25 +54,6 @@ from floe_hooks.manager import (
     api_compatible,
     get_plugin_manager,
     set_plugin_manager,
-)
-from floe_hooks.models import (
-    WORKLOAD_SIZES,
-    CatalogConfig,
-    ComputeConfig,
-    ConnectionResult,
-    ConnectionStatus,
-    PluginMetadata,
-    ResourceSpec,
-    SqlStatement,
-    WorkloadSize,
-)
-from floe_hooks.secrets import (
-    SECRET_METADATA,
-    SecretBinding,
-    SecretRef,
-    SecretValue,
-    profile_secret,
-    secret_bindings,
 )
 
 if TYPE_CHECKING:
@@ -97,9 +79,27 @@ if TYPE_CHECKING:
         load_manifest,
         load_product,
     )
+    from floe_hooks.models import (
+        WORKLOAD_SIZES,
+        CatalogConfig,
+        ComputeConfig,
+        ConnectionResult,
+        ConnectionStatus,
+        ResourceSpec,
+        SqlStatement,
+        WorkloadSize,
+    )
     from floe_hooks.run import NodeEvent, RunResult, StepResult, run_product
     from floe_hooks.schema import manifest_schema, product_schema
-    from floe_hooks.secrets import DbtTemplate
+    from floe_hooks.secrets import (
+        SECRET_METADATA,
+        DbtTemplate,
+        SecretBinding,
+        SecretRef,
+        SecretValue,
+        profile_secret,
+        secret_bindings,
+    )
 
 #: The public surface, exactly what README.md's "Public API" lists: what a plugin author
 #: imports, then what a host application calls. Every other name (below, and in the
@@ -181,9 +181,25 @@ _COMPATIBLE = (
     "ComputeTimeoutError",
 )
 
-# Names whose modules import heavier libraries (cattrs, yaml...): loaded on first access.
+# Names loaded on first access: modules that import heavier libraries (cattrs, yaml...),
+# and the models a plugin returns, which ``floe plugins`` never builds (about a
+# millisecond of attrs class-building each).
 _LAZY = {
+    "WORKLOAD_SIZES": "floe_hooks.models",
+    "CatalogConfig": "floe_hooks.models",
+    "ComputeConfig": "floe_hooks.models",
+    "ConnectionResult": "floe_hooks.models",
+    "ConnectionStatus": "floe_hooks.models",
+    "ResourceSpec": "floe_hooks.models",
+    "SqlStatement": "floe_hooks.models",
+    "WorkloadSize": "floe_hooks.models",
+    "SECRET_METADATA": "floe_hooks.secrets",
     "DbtTemplate": "floe_hooks.secrets",
+    "SecretBinding": "floe_hooks.secrets",
+    "SecretRef": "floe_hooks.secrets",
+    "SecretValue": "floe_hooks.secrets",
+    "profile_secret": "floe_hooks.secrets",
+    "secret_bindings": "floe_hooks.secrets",
     "structure": "floe_hooks._structure",
     "unstructure": "floe_hooks._convert",
     "check_health": "floe_hooks.health",

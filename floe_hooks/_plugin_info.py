@@ -1,16 +1,113 @@
-"""What the manager knows of a plugin: a loaded one, a failed one, and API compatibility."""
+"""A plugin's identity: what it says of itself, what the manager knows of it, API compatibility.
+
+:class:`PluginMetadata` (public in :mod:`floe_hooks.models`) is what a plugin's
+``plugin_metadata`` hook returns; :class:`PluginInfo` is a loaded plugin and
+:class:`PluginFailure` one that could not be used. ``floe plugins`` needs these three
+classes alone, so they live apart from the other models (each attrs class costs about a
+millisecond to build on import).
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import re
+from typing import Any, TypeVar
 
 import attrs
 
+from floe_hooks._rules import COMPUTE_NAME as _NAME
 from floe_hooks._version import FLOE_API_VERSION
-from floe_hooks.errors import PluginError
-from floe_hooks.models import PluginMetadata
+from floe_hooks.errors import ConfigError, PluginError
 
-__all__ = ["PluginInfo", "PluginFailure", "api_compatible"]
+__all__ = ["PluginMetadata", "PluginInfo", "PluginFailure", "api_compatible"]
+
+_API_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _check_api_version(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not _API_VERSION.fullmatch(value):
+        raise ConfigError(f'must be "MAJOR.MINOR", e.g. "1.0"; got {value!r}', path=attribute.name)
+
+
+def _check_types(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    if not value:
+        raise ConfigError("a plugin must serve at least one compute type", path=attribute.name)
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not _NAME.fullmatch(item):
+            raise ConfigError(f"{item!r} is not a valid compute type name", path=f"{attribute.name}[{index}]")
+
+
+_CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def _check_config_class(_: Any, attribute: attrs.Attribute[Any], value: type | str | None) -> None:
+    if value is None or (isinstance(value, type) and attrs.has(value)):
+        return
+    if isinstance(value, str) and _CLASS_PATH.fullmatch(value):
+        return
+    raise ConfigError(f'must be an attrs class or "module:Class", got {value!r}', path=attribute.name)
+
+
+def _check_catalog_types(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not _NAME.fullmatch(item):
+            raise ConfigError(f"{item!r} is not a valid catalog type name", path=f"{attribute.name}[{index}]")
+
+
+def _class_key(value: type | str | None) -> str | None:
+    """A class and its ``"module:Class"`` path compare equal."""
+    return value if value is None or isinstance(value, str) else f"{value.__module__}:{value.__qualname__}"
+
+
+@attrs.frozen
+class PluginMetadata:
+    """Who a plugin is and what it serves; returned by the ``plugin_metadata`` hook.
+
+    :ivar name: the plugin's name (usually the entry point name).
+    :ivar version: the plugin's version (usually its distribution's).
+    :ivar floe_api_version: the hook contract version it was written for, ``"MAJOR.MINOR"``.
+    :ivar compute_types: the compute types it serves (``manifest.yaml``'s ``type:``).
+    :ivar description: one line for ``floe plugins``.
+    :ivar dbt_adapter: the pip requirement of the dbt adapter it targets, e.g. ``dbt-duckdb>=1.9``.
+    :ivar config_class: the attrs class of its ``config:`` block, or None when it takes none;
+        a ``"module:Class"`` string defers importing it until a config is structured, which
+        keeps ``floe plugins`` fast (:meth:`load_config_class` resolves it).
+    :ivar catalog_types: the lakehouse catalog types (``catalog.type``: ``ducklake``,
+        ``iceberg_rest``) its ``catalog_profile`` hook attaches; empty: none (API 1.1).
+    """
+
+    name: str
+    version: str
+    floe_api_version: str = attrs.field(validator=_check_api_version)
+    compute_types: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=_check_types)
+    description: str = ""
+    dbt_adapter: str | None = None
+    config_class: type | str | None = attrs.field(default=None, validator=_check_config_class, eq=_class_key)
+    catalog_types: tuple[str, ...] = attrs.field(
+        default=(), converter=_str_tuple, validator=_check_catalog_types
+    )
+
+    def load_config_class(self) -> type | None:
+        """The config class, importing it when it is given as ``"module:Class"``.
+
+        :raises ImportError: when the module cannot be imported.
+        :raises TypeError: when the path does not name an attrs class.
+        """
+        value = self.config_class
+        if not isinstance(value, str):
+            return value
+        import pkgutil
+
+        try:
+            found = pkgutil.resolve_name(value)
+        except AttributeError:
+            found = None  # the module imported but has no such class
+        if not (isinstance(found, type) and attrs.has(found)):
+            raise TypeError(f"{value!r} does not name an attrs class")
+        return found
 
 
 def api_compatible(plugin_api: str, framework_api: str = FLOE_API_VERSION) -> bool:

@@ -31,7 +31,7 @@ from floe_hooks import hookspecs
 from floe_hooks._deadline import _bounded, _call_metadata, _checked_timeout, _import_bounded, _TimedOut
 from floe_hooks._discovery import GROUP, EntryPoint, scan
 from floe_hooks._markers import PROJECT
-from floe_hooks._plugin_info import PluginFailure, PluginInfo, api_compatible
+from floe_hooks._plugin_info import PluginFailure, PluginInfo, PluginMetadata, api_compatible
 from floe_hooks._text import one_line as _one_line
 from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.errors import (
@@ -42,7 +42,6 @@ from floe_hooks.errors import (
     PluginLoadError,
     UnknownComputeTypeError,
 )
-from floe_hooks.models import PluginMetadata
 
 __all__ = [
     "PluginRegistry",

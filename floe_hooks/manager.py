@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -47,17 +47,17 @@ from floe_hooks._registry import (  # re-exported: the public names live here
 )
 from floe_hooks._text import one_line as _one_line
 from floe_hooks.errors import FloeError, PluginContractError, PluginError
-from floe_hooks.models import (
-    CatalogConfig,
-    ComputeConfig,
-    ConnectionResult,
-    ResourceSpec,
-    SqlStatement,
-)
-from floe_hooks.secrets import SecretValue
 
 if TYPE_CHECKING:
     from floe_hooks.catalog import LakehouseCatalog
+    from floe_hooks.models import (
+        CatalogConfig,
+        ComputeConfig,
+        ConnectionResult,
+        ResourceSpec,
+        SqlStatement,
+    )
+    from floe_hooks.secrets import SecretValue
 
 __all__ = [
     "PluginManager",
@@ -116,16 +116,16 @@ class PluginManager(PluginRegistry):
         """
         kwargs = {"compute": compute, "timeout": timeout, "secrets": dict(secrets or {})}
         result = self._call("validate_connection", compute, kwargs)
-        if not isinstance(result, ConnectionResult):
+        if not isinstance(result, (_models[0] if _models else _load_models()).ConnectionResult):
             raise self._contract(compute, "validate_connection", "floe_hooks.ConnectionResult", result)
-        return attrs.evolve(result, compute=compute.name)
+        return cast("ConnectionResult", attrs.evolve(result, compute=compute.name))
 
     def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
         """The job pod's resources for ``compute``."""
         result = self._call("resource_requirements", compute, {"compute": compute})
-        if not isinstance(result, ResourceSpec):
+        if not isinstance(result, (_models[0] if _models else _load_models()).ResourceSpec):
             raise self._contract(compute, "resource_requirements", "floe_hooks.ResourceSpec", result)
-        return result
+        return cast("ResourceSpec", result)
 
     def catalog_attachment_sql(
         self,
@@ -136,7 +136,8 @@ class PluginManager(PluginRegistry):
         """SQL attaching ``compute`` to an Iceberg catalog (optional hook)."""
         kwargs = {"compute": compute, "catalog": catalog, "secrets": dict(secrets or {})}
         result = self._call("catalog_attachment_sql", compute, kwargs)
-        if not isinstance(result, list) or not all(isinstance(s, SqlStatement) for s in result):
+        statement = (_models[0] if _models else _load_models()).SqlStatement
+        if not isinstance(result, list) or not all(isinstance(s, statement) for s in result):
             raise self._contract(
                 compute, "catalog_attachment_sql", "a list of floe_hooks.SqlStatement", result
             )
@@ -257,6 +258,19 @@ def _load_telemetry() -> Any:
 
     _telemetry[:] = [telemetry]
     return telemetry
+
+
+#: floe_hooks.models once a hook whose result is one of its classes returned: importing
+#: this module does not build them (``floe plugins`` needs none), and a cached module is
+#: cheaper per call than an import statement in the method
+_models: list[Any] = []
+
+
+def _load_models() -> Any:
+    from floe_hooks import models
+
+    _models[:] = [models]
+    return models
 
 
 def _plain_impl(impl: Any) -> bool:

@@ -2,6 +2,8 @@
 
 Plugins receive a :class:`ComputeConfig` and return :class:`ConnectionResult`,
 :class:`ResourceSpec`, :class:`SqlStatement` and (once) :class:`PluginMetadata`.
+:class:`PluginMetadata` is defined beside what the manager knows of a plugin
+(``floe_hooks._plugin_info``), so that ``floe plugins`` builds none of the others.
 Conversion to and from plain data goes through :func:`floe_hooks.structure` and
 :func:`floe_hooks.unstructure`, with ``structure(unstructure(x)) == x`` for every model.
 """
@@ -9,14 +11,13 @@ Conversion to and from plain data goes through :func:`floe_hooks.structure` and
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 from typing import Any, Literal, Union
 
 import attrs
 
 from floe_hooks._frozen import FrozenDict, freeze
-from floe_hooks._rules import COMPUTE_NAME as _NAME
+from floe_hooks._plugin_info import PluginMetadata
 from floe_hooks._rules import name_problem
 from floe_hooks.errors import ConfigError
 from floe_hooks.secrets import MASK, SecretRef
@@ -35,8 +36,6 @@ __all__ = [
 
 WorkloadSize = Literal["small", "medium", "large"]
 WORKLOAD_SIZES: tuple[WorkloadSize, ...] = ("small", "medium", "large")
-
-_API_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 
 def _check_name(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -239,89 +238,6 @@ class ComputeConfig:
         from floe_hooks.secrets import profile_secret
 
         return profile_secret(self, path)
-
-
-def _check_api_version(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not isinstance(value, str) or not _API_VERSION.fullmatch(value):
-        raise ConfigError(f'must be "MAJOR.MINOR", e.g. "1.0"; got {value!r}', path=attribute.name)
-
-
-def _check_types(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    if not value:
-        raise ConfigError("a plugin must serve at least one compute type", path=attribute.name)
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or not _NAME.fullmatch(item):
-            raise ConfigError(f"{item!r} is not a valid compute type name", path=f"{attribute.name}[{index}]")
-
-
-_CLASS_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-
-
-def _check_config_class(_: Any, attribute: attrs.Attribute[Any], value: type | str | None) -> None:
-    if value is None or (isinstance(value, type) and attrs.has(value)):
-        return
-    if isinstance(value, str) and _CLASS_PATH.fullmatch(value):
-        return
-    raise ConfigError(f'must be an attrs class or "module:Class", got {value!r}', path=attribute.name)
-
-
-def _check_catalog_types(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
-    for index, item in enumerate(value):
-        if not isinstance(item, str) or not _NAME.fullmatch(item):
-            raise ConfigError(f"{item!r} is not a valid catalog type name", path=f"{attribute.name}[{index}]")
-
-
-def _class_key(value: type | str | None) -> str | None:
-    """A class and its ``"module:Class"`` path compare equal."""
-    return value if value is None or isinstance(value, str) else f"{value.__module__}:{value.__qualname__}"
-
-
-@attrs.frozen
-class PluginMetadata:
-    """Who a plugin is and what it serves; returned by the ``plugin_metadata`` hook.
-
-    :ivar name: the plugin's name (usually the entry point name).
-    :ivar version: the plugin's version (usually its distribution's).
-    :ivar floe_api_version: the hook contract version it was written for, ``"MAJOR.MINOR"``.
-    :ivar compute_types: the compute types it serves (``manifest.yaml``'s ``type:``).
-    :ivar description: one line for ``floe plugins``.
-    :ivar dbt_adapter: the pip requirement of the dbt adapter it targets, e.g. ``dbt-duckdb>=1.9``.
-    :ivar config_class: the attrs class of its ``config:`` block, or None when it takes none;
-        a ``"module:Class"`` string defers importing it until a config is structured, which
-        keeps ``floe plugins`` fast (:meth:`load_config_class` resolves it).
-    :ivar catalog_types: the lakehouse catalog types (``catalog.type``: ``ducklake``,
-        ``iceberg_rest``) its ``catalog_profile`` hook attaches; empty: none (API 1.1).
-    """
-
-    name: str
-    version: str
-    floe_api_version: str = attrs.field(validator=_check_api_version)
-    compute_types: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=_check_types)
-    description: str = ""
-    dbt_adapter: str | None = None
-    config_class: type | str | None = attrs.field(default=None, validator=_check_config_class, eq=_class_key)
-    catalog_types: tuple[str, ...] = attrs.field(
-        default=(), converter=_str_tuple, validator=_check_catalog_types
-    )
-
-    def load_config_class(self) -> type | None:
-        """The config class, importing it when it is given as ``"module:Class"``.
-
-        :raises ImportError: when the module cannot be imported.
-        :raises TypeError: when the path does not name an attrs class.
-        """
-        value = self.config_class
-        if not isinstance(value, str):
-            return value
-        import pkgutil
-
-        try:
-            found = pkgutil.resolve_name(value)
-        except AttributeError:
-            found = None  # the module imported but has no such class
-        if not (isinstance(found, type) and attrs.has(found)):
-            raise TypeError(f"{value!r} does not name an attrs class")
-        return found
 
 
 @attrs.frozen
