@@ -7,8 +7,10 @@ import re
 __all__ = [
     "COMPUTE_NAME",
     "COMPUTE_NAME_PATTERN",
-    "CONTROL",
+    "CONTROL_PATTERN",
     "control_problem",
+    "escape_controls",
+    "first_control",
     "model_path_parts",
     "name_problem",
     "positive_seconds",
@@ -21,7 +23,33 @@ COMPUTE_NAME = re.compile(COMPUTE_NAME_PATTERN)
 
 
 #: A character no path in a manifest may hold: C0/C1 controls, DEL, the Unicode line separators.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Every one of them is non-printable, so printable text (nearly all) is answered by
+#: ``str.isprintable`` and the expression is compiled only for the rest: compiling it
+#: costs about a millisecond, which every ``floe`` command would pay on import.
+CONTROL_PATTERN = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+
+
+def first_control(text: str) -> str | None:
+    """The first character of ``text`` matching :data:`CONTROL_PATTERN`, or None.
+
+    >>> first_control("a\\u2028b"), first_control("caf\\xe9\\xa0"), first_control("ok")
+    ('\\u2028', None, None)
+    """
+    if text.isprintable():
+        return None
+    found = re.search(CONTROL_PATTERN, text)
+    return None if found is None else found[0]
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each :data:`CONTROL_PATTERN` character written as its escape, on one line.
+
+    >>> print(escape_controls("key\\nwith\\tbreaks"))
+    key\\nwith\\tbreaks
+    """
+    if text.isprintable():
+        return text
+    return re.sub(CONTROL_PATTERN, lambda m: repr(m[0])[1:-1], text)
 
 
 def control_problem(text: str, what: str, *, quoted: bool = False) -> str | None:
@@ -30,11 +58,11 @@ def control_problem(text: str, what: str, *, quoted: bool = False) -> str | None
     >>> print(control_problem("models/a\\tb", "a model path"))
     contains the control character '\\t'; a model path must be printable text
     """
-    control = CONTROL.search(text)
+    control = first_control(text)
     if control is None:
         return None
     subject = f"{text!r} contains" if quoted else "contains"
-    return f"{subject} the control character {control[0]!r}; {what} must be printable text"
+    return f"{subject} the control character {control!r}; {what} must be printable text"
 
 
 def model_path_parts(text: str) -> tuple[tuple[str, ...], str | None]:

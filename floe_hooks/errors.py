@@ -91,10 +91,10 @@ class ConfigError(FloeError, ValueError):
     def __str__(self) -> str:
         path = self.path
         if path is not None:
-            from floe_hooks._rules import CONTROL
+            from floe_hooks._rules import escape_controls
 
             # a key holding a line break or another control character is still one line
-            path = CONTROL.sub(lambda m: repr(m[0])[1:-1], path)
+            path = escape_controls(path)
         return ": ".join(p for p in (self.file, path, self.message) if p)
 
 
