@@ -167,8 +167,11 @@ _ident = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True).filter(
         name not in RESERVED and name not in CREDENTIAL_KEYS and name not in ("memory_limit", "threads")
     )
 )
-# one-line text: a setting value with a control character is refused (issue 16)
-_line = st.text(st.characters(exclude_categories=("Cc", "Zl", "Zp")), max_size=20)
+# one-line text: a setting value with a control character is refused (issue 16). No lone
+# surrogate (Cs), which naming exclude_categories would otherwise let in: no YAML file can
+# hold one, and the raw profile is dumped here; compile spells one as a dbt literal
+# (tests/compile/test_dbt_literals.py)
+_line = st.text(st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=20)
 _scalar = st.one_of(st.booleans(), st.integers(-(2**31), 2**31), _line)
 _configs = st.fixed_dictionaries(
     {
