@@ -15,16 +15,13 @@ from typing import Any, TypeVar
 import attrs
 
 from floe_hooks._rules import COMPUTE_NAME as _NAME
+from floe_hooks._rules import str_tuple
 from floe_hooks._version import FLOE_API_VERSION
 from floe_hooks.errors import ConfigError, PluginError
 
 __all__ = ["PluginMetadata", "PluginInfo", "PluginFailure", "api_compatible"]
 
 _API_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-
-
-def _str_tuple(value: Any) -> tuple[str, ...]:
-    return tuple(value)
 
 
 def _check_api_version(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -82,12 +79,12 @@ class PluginMetadata:
     name: str
     version: str
     floe_api_version: str = attrs.field(validator=_check_api_version)
-    compute_types: tuple[str, ...] = attrs.field(converter=_str_tuple, validator=_check_types)
+    compute_types: tuple[str, ...] = attrs.field(converter=str_tuple, validator=_check_types)
     description: str = ""
     dbt_adapter: str | None = None
     config_class: type | str | None = attrs.field(default=None, validator=_check_config_class, eq=_class_key)
     catalog_types: tuple[str, ...] = attrs.field(
-        default=(), converter=_str_tuple, validator=_check_catalog_types
+        default=(), converter=str_tuple, validator=_check_catalog_types
     )
 
     def load_config_class(self) -> type | None:

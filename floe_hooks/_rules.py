@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 __all__ = [
     "COMPUTE_NAME",
@@ -14,6 +15,7 @@ __all__ = [
     "model_path_parts",
     "name_problem",
     "positive_seconds",
+    "str_tuple",
 ]
 
 #: A compute name or type: lowercase letters, digits and underscores, starting with a
@@ -103,3 +105,12 @@ def positive_seconds(value: float) -> bool:
     from floe_hooks._limits import duration_problem
 
     return duration_problem(value) is None
+
+
+def str_tuple(value: Any) -> tuple[str, ...]:
+    """The converter of the models' ``tuple[str, ...]`` fields: any iterable, as a tuple.
+
+    >>> str_tuple(["duckdb", "motherduck"])
+    ('duckdb', 'motherduck')
+    """
+    return tuple(value)

@@ -18,7 +18,7 @@ import attrs
 
 from floe_hooks._frozen import FrozenDict, freeze
 from floe_hooks._plugin_info import PluginMetadata
-from floe_hooks._rules import name_problem
+from floe_hooks._rules import name_problem, str_tuple
 from floe_hooks.errors import ConfigError
 from floe_hooks.secrets import MASK, SecretRef
 
@@ -75,10 +75,6 @@ class ConnectionStatus(str, enum.Enum):
     UNHEALTHY = "unhealthy"
 
 
-def _str_tuple(value: Any) -> tuple[str, ...]:
-    return tuple(value)
-
-
 @attrs.frozen
 class ConnectionResult:
     """What ``validate_connection`` returns.
@@ -94,7 +90,7 @@ class ConnectionResult:
     status: ConnectionStatus = attrs.field(converter=ConnectionStatus)
     latency_ms: float = attrs.field(validator=_finite_non_negative)
     message: str = ""
-    warnings: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     details: Mapping[str, str] = attrs.field(factory=dict)
     compute: str | None = None
 
