@@ -116,14 +116,14 @@ class PluginManager(PluginRegistry):
         """
         kwargs = {"compute": compute, "timeout": timeout, "secrets": dict(secrets or {})}
         result = self._call("validate_connection", compute, kwargs)
-        if not isinstance(result, (_models[0] if _models else _load_models()).ConnectionResult):
+        if not isinstance(result, _models().ConnectionResult):
             raise self._contract(compute, "validate_connection", "floe_hooks.ConnectionResult", result)
         return cast("ConnectionResult", attrs.evolve(result, compute=compute.name))
 
     def resource_requirements(self, compute: ComputeConfig) -> ResourceSpec:
         """The job pod's resources for ``compute``."""
         result = self._call("resource_requirements", compute, {"compute": compute})
-        if not isinstance(result, (_models[0] if _models else _load_models()).ResourceSpec):
+        if not isinstance(result, _models().ResourceSpec):
             raise self._contract(compute, "resource_requirements", "floe_hooks.ResourceSpec", result)
         return cast("ResourceSpec", result)
 
@@ -136,7 +136,7 @@ class PluginManager(PluginRegistry):
         """SQL attaching ``compute`` to an Iceberg catalog (optional hook)."""
         kwargs = {"compute": compute, "catalog": catalog, "secrets": dict(secrets or {})}
         result = self._call("catalog_attachment_sql", compute, kwargs)
-        statement = (_models[0] if _models else _load_models()).SqlStatement
+        statement = _models().SqlStatement
         if not isinstance(result, list) or not all(isinstance(s, statement) for s in result):
             raise self._contract(
                 compute, "catalog_attachment_sql", "a list of floe_hooks.SqlStatement", result
@@ -260,17 +260,21 @@ def _load_telemetry() -> Any:
     return telemetry
 
 
-#: floe_hooks.models once a hook whose result is one of its classes returned: importing
-#: this module does not build them (``floe plugins`` needs none), and a cached module is
-#: cheaper per call than an import statement in the method
-_models: list[Any] = []
+#: floe_hooks.models once a hook whose result is one of its classes returned
+_models_module: list[Any] = []
 
 
-def _load_models() -> Any:
-    from floe_hooks import models
+def _models() -> Any:
+    """floe_hooks.models, imported on first use and kept.
 
-    _models[:] = [models]
-    return models
+    Not imported with this module: ``floe plugins`` builds none of its classes. Kept, since
+    a cached module costs less per call than an import statement in each method.
+    """
+    if not _models_module:
+        from floe_hooks import models
+
+        _models_module[:] = [models]
+    return _models_module[0]
 
 
 def _plain_impl(impl: Any) -> bool:
