@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from floe_duckdb._sql import identifier_problem
-from floe_duckdb.profile import set_fields
+from floe_duckdb.profile import refuse_threads_into_ducklake, set_fields
 from floe_hooks import ComputeConfig, ConfigError, LakehouseCatalog, catalog_template
 
 __all__ = ["CATALOG_TYPES", "catalog_profile", "required_extensions", "secret_names"]
@@ -145,6 +145,11 @@ def catalog_profile(
                 "is_ducklake": True,
                 "options": options,
             }
+        refuse_threads_into_ducklake(
+            compute,
+            f"the DuckLake catalog {catalog.name!r}",
+            path=f"compute.approved[name={compute.name}].threads",
+        )
     else:
         iceberg = catalog.iceberg_config()
         options = {"type": "iceberg", "endpoint": iceberg.uri}

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from floe_duckdb.config import DuckDBConfig
-from floe_hooks import ComputeConfig, DbtTemplate, ResourceSpec, WorkloadSize, note, profile_secret
+from floe_hooks import (
+    ComputeConfig,
+    ConfigError,
+    DbtTemplate,
+    ResourceSpec,
+    WorkloadSize,
+    note,
+    profile_secret,
+)
 
 __all__ = [
     "BUILTIN_EXTENSIONS",
@@ -22,7 +30,9 @@ __all__ = [
     "config_of",
     "derived_memory_limit",
     "derived_threads",
+    "is_ducklake_path",
     "pod_resources",
+    "refuse_threads_into_ducklake",
     "set_fields",
 ]
 
@@ -37,6 +47,39 @@ DEFAULT_SIZE: WorkloadSize = "small"
 #: Share of the pod's memory limit given to DuckDB when ``memory_limit`` is unset: the rest
 #: covers dbt, Python and allocations DuckDB does not count, so the pod spills, not dies.
 MEMORY_FRACTION = 0.75
+
+
+def is_ducklake_path(path: str) -> bool:
+    """Whether dbt-duckdb attaches ``path`` as a DuckLake (``ducklake:...``)."""
+    return path.startswith("ducklake:")
+
+
+def refuse_threads_into_ducklake(compute: ComputeConfig, what: str, *, path: str = "threads") -> None:
+    """Refuse ``compute.threads`` above 1 on a compute whose models write into a DuckLake.
+
+    DuckDB 1.5's DuckLake extension breaks commits that several threads of one process
+    make at once, whether the metadata is a DuckDB file or PostgreSQL: failed commits
+    naming schema ids that do not exist, ``Allocation failure``, crashes
+    (`duckdb/ducklake#1404 <https://github.com/duckdb/ducklake/issues/1404>`_,
+    `duckdb/duckdb#24965 <https://github.com/duckdb/duckdb/issues/24965>`_), seen here in
+    most ``dbt build`` runs of 32 models with 8 threads and in none with 1. dbt-duckdb gives
+    each dbt thread a cursor of one connection, so dbt ``threads`` must be 1 there. The
+    compute's ``threads`` is dbt's and wins over the profile, so this is the manifest's
+    error to fix, not the plugin's to override. Each model still uses all of DuckDB's own
+    threads, and separate processes (the steps of ``floe run``, pods) stay concurrent: the
+    metadata store arbitrates them.
+
+    :param what: the DuckLake, for the message (``the DuckLake catalog 'lake'``).
+    :param path: the field path of ``threads`` relative to where the caller's error is located.
+    :raises ConfigError: ``compute.threads`` is more than 1.
+    """
+    if compute.threads is not None and compute.threads > 1:
+        raise ConfigError(
+            f"{compute.threads} runs models at once, and they write into {what}: DuckLake "
+            "breaks commits made at once by threads of one process (duckdb/ducklake#1404); set threads: 1 "
+            "(each model still uses all of DuckDB's threads, and floe run's steps stay parallel)",
+            path=path,
+        )
 
 
 def set_fields(source: object, /, **keys: str) -> dict[str, Any]:
@@ -162,6 +205,16 @@ def build_profile(compute: ComputeConfig) -> dict[str, Any]:
     for flag in ("keep_open", "disable_transactions", "is_ducklake"):
         if getattr(cfg, flag) is not None:
             out[flag] = getattr(cfg, flag)
+    if cfg.is_ducklake or is_ducklake_path(cfg.path):
+        refuse_threads_into_ducklake(compute, "the DuckLake at config.path")
+    else:
+        written = [
+            f"config.attach[{i}]" + (f" ({a.alias})" if a.alias else "")
+            for i, a in enumerate(cfg.attach)
+            if not a.read_only and (a.is_ducklake or a.type == "ducklake" or is_ducklake_path(a.path))
+        ]
+        if written:  # paths are never quoted: a libpq string may hold a password
+            refuse_threads_into_ducklake(compute, f"the DuckLake attached as {written[0]} without read_only")
     if cfg.remote is not None:
         remote: dict[str, Any] = {"host": cfg.remote.host, "port": cfg.remote.port, "user": cfg.remote.user}
         if cfg.remote.password is not None:

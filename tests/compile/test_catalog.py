@@ -209,6 +209,53 @@ class TestCompile:
         assert "password: '{{ env_var(''DBT_ENV_SECRET_CATALOG_LAKE_PASSWORD'') }}'" in compiled.profiles_yml
         json.dumps(compiled.artifacts)  # serialisable
 
+    def test_threads_above_one_into_a_ducklake_are_refused_naming_the_field(
+        self, project: Project, pm: PluginManager
+    ) -> None:
+        project.write(
+            "manifest.yaml",
+            catalog_manifest(
+                "b", "{name: a, type: duckdb, threads: 4, config: {path: a.duckdb}}", DUCKDB_A_AND_B[1]
+            ),
+        )
+        project.product()
+        assert error(lambda: compile_product(load_product("floe.yaml", manager=pm), manager=pm)) == (
+            "manifest.yaml: compute.approved[name=a].threads: 4 runs models at once, and they write into "
+            "the DuckLake catalog 'lake': DuckLake breaks commits made at once by threads of one process "
+            "(duckdb/ducklake#1404); set threads: 1 (each model still uses all of DuckDB's threads, and "
+            "floe run's steps stay parallel)"
+        )
+
+    @pytest.mark.parametrize("threads", ["threads: 1, ", ""])
+    def test_one_thread_or_none_set_into_a_ducklake_compiles(
+        self, project: Project, pm: PluginManager, threads: str
+    ) -> None:
+        project.write(
+            "manifest.yaml",
+            catalog_manifest(
+                "b", f"{{name: a, type: duckdb, {threads}config: {{path: a.duckdb}}}}", DUCKDB_A_AND_B[1]
+            ),
+        )
+        project.product()
+        compiled = compile_product(load_product("floe.yaml", manager=pm), manager=pm)
+        assert compiled.compute("a").profile["threads"] == 1
+
+    def test_an_iceberg_catalog_keeps_many_threads(self, project: Project, pm: PluginManager) -> None:
+        iceberg = "catalog: {name: lake, type: iceberg_rest, uri: 'http://127.0.0.1:8181', warehouse: wh}\n"
+        project.write(
+            "manifest.yaml",
+            catalog_manifest(
+                "b",
+                "{name: a, type: duckdb, threads: 4, config: {path: a.duckdb}}",
+                DUCKDB_A_AND_B[1],
+                catalog=iceberg,
+            ),
+        )
+        project.product()
+        compiled = compile_product(load_product("floe.yaml", manager=pm), manager=pm)
+        assert compiled.compute("a").profile["threads"] == 4
+        assert compiled.compute("a").profile["database"] == "lake"
+
     def test_the_generated_profile_is_valid_yaml_dbt_duckdb_reads(
         self, project: Project, pm: PluginManager
     ) -> None:

@@ -15,14 +15,24 @@ from floe_duckdb import DuckDBConfig
 from floe_duckdb._sql import RESERVED
 from floe_duckdb.config import CREDENTIAL_KEYS
 from floe_duckdb.profile import BUILTIN_EXTENSIONS
-from floe_hooks import DbtTemplate, PluginManager, ResourceSpec, secret_bindings, structure, unstructure
+from floe_hooks import (
+    ConfigError,
+    DbtTemplate,
+    PluginManager,
+    ResourceSpec,
+    secret_bindings,
+    structure,
+    unstructure,
+)
 from floe_hooks._yaml import dump_yaml
 
 from .test_config import FULL
 
 
 def test_every_config_field_reaches_the_profile(pm: PluginManager, duckdb_compute: Any) -> None:
-    profile = pm.generate_profile(duckdb_compute(FULL, threads=8, resources="large"))
+    config = copy.deepcopy(FULL)
+    config["attach"][2]["read_only"] = True  # a DuckLake read by 8 dbt threads: allowed
+    profile = pm.generate_profile(duckdb_compute(config, threads=8, resources="large"))
     # where each typed field lands in dbt-duckdb's profile
     landing = {
         "extension_repositories": ("extensions", 1, "repo"),
@@ -112,6 +122,45 @@ def test_a_minimal_compute_is_an_in_memory_profile(pm: PluginManager, duckdb_com
         "threads": 1,
         "settings": {"memory_limit": "384MiB", "threads": 1},
     }
+
+
+@pytest.mark.parametrize(
+    ("config", "what"),
+    [
+        ({"path": "ducklake:meta.ducklake"}, "the DuckLake at config.path"),
+        ({"path": "lake.db", "is_ducklake": True}, "the DuckLake at config.path"),
+        (
+            {"attach": [{"path": "o.duckdb"}, {"path": "ducklake:postgres:dbname=lake", "alias": "dl"}]},
+            "the DuckLake attached as config.attach[1] (dl) without read_only",
+        ),
+        (
+            {"attach": [{"path": "meta.db", "is_ducklake": True}]},
+            "the DuckLake attached as config.attach[0] without read_only",
+        ),
+        (
+            {"attach": [{"path": "meta.db", "type": "ducklake"}]},
+            "the DuckLake attached as config.attach[0] without read_only",
+        ),
+    ],
+)
+def test_dbt_threads_above_one_into_a_ducklake_are_refused(
+    pm: PluginManager, duckdb_compute: Any, config: dict[str, Any], what: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        pm.generate_profile(duckdb_compute(config, threads=2))
+    assert str(info.value) == (
+        f"threads: 2 runs models at once, and they write into {what}: DuckLake breaks commits made at once "
+        "by threads of one process (duckdb/ducklake#1404); set threads: 1 (each model still uses all of "
+        "DuckDB's threads, and floe run's steps stay parallel)"
+    )
+    assert "postgres:" not in str(info.value)  # a path may be a libpq string: never quoted
+    assert pm.generate_profile(duckdb_compute(config, threads=1))["threads"] == 1
+    assert pm.generate_profile(duckdb_compute(config))["threads"] == 1
+
+
+def test_a_ducklake_attached_read_only_keeps_many_threads(pm: PluginManager, duckdb_compute: Any) -> None:
+    config = {"attach": [{"path": "ducklake:meta.ducklake", "alias": "dl", "read_only": True}]}
+    assert pm.generate_profile(duckdb_compute(config, threads=4))["threads"] == 4
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@
 
 The quickstart as shipped hands staging to marts through a shared disk (``warehouse``
 attaches ``ingest.duckdb``; the dbt project pins ``+database: ingest``). The recipe adds
-the catalog, drops the attach and the ``+database`` line; ``floe run`` then runs both steps
-(seeds, models, tests), each writing into the catalog, and the marts come out the same.
+the catalog, drops the attach and the ``+database`` line, and sets one dbt thread per
+compute (``floe run`` refuses more, before anything runs); ``floe run`` then runs both
+steps (seeds, models, tests), each writing into the catalog, and the marts come out the same.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ def test_the_quickstart_runs_on_a_shared_catalog_with_no_database_in_the_dbt_pro
         "metadata": {"type": "duckdb", "path": "lake.ducklake"},
         "data_path": "lake_data/",
     }
+    (work / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    refused = floe("run", "floe.yaml", cwd=work)  # the computes' threads: 2 and 4
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.startswith(
+        "floe: error: manifest.yaml: compute.approved[name=ingest].threads: 2 runs models at once, "
+        "and they write into the DuckLake catalog 'lake': "
+    )
+    assert refused.stderr.count("\n") == 1
+    assert not (work / "target" / "floe").exists()
+    for compute in manifest["compute"]["approved"]:
+        compute["threads"] = 1  # step 1, continued: one dbt thread into DuckLake
+    del manifest["environments"]["prod"]["compute"]["warehouse"]["threads"]
     (work / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
     project = work / "dbt_project.yml"
     lines = project.read_text().splitlines()
