@@ -61,8 +61,9 @@ def refuse_threads_into_ducklake(compute: ComputeConfig, what: str, *, path: str
     make at once, whether the metadata is a DuckDB file or PostgreSQL: failed commits
     naming schema ids that do not exist, ``Allocation failure``, crashes
     (`duckdb/ducklake#1404 <https://github.com/duckdb/ducklake/issues/1404>`_,
-    `duckdb/duckdb#24965 <https://github.com/duckdb/duckdb/issues/24965>`_), seen here in
-    most ``dbt build`` runs of 32 models with 8 threads and in none with 1. dbt-duckdb gives
+    `duckdb/duckdb#24965 <https://github.com/duckdb/duckdb/issues/24965>`_): here, up to 4 of
+    8 ``dbt build`` runs of 32 models with 8 threads failed, none of 24 with 1
+    (``benchmarks/ducklake_threads.py``). dbt-duckdb gives
     each dbt thread a cursor of one connection, so dbt ``threads`` must be 1 there. The
     compute's ``threads`` is dbt's and wins over the profile, so this is the manifest's
     error to fix, not the plugin's to override. Each model still uses all of DuckDB's own
