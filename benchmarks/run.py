@@ -281,6 +281,8 @@ HEAVY = (
     "dbt",
     "floe_hooks.manifest",
     "floe_hooks.compile",
+    "floe_hooks.models",
+    "floe_hooks.secrets",
 )
 FLOE_PACKAGES = ("floe_hooks", "floe_duckdb")
 
