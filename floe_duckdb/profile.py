@@ -30,7 +30,6 @@ __all__ = [
     "config_of",
     "derived_memory_limit",
     "derived_threads",
-    "is_ducklake_path",
     "pod_resources",
     "refuse_threads_into_ducklake",
     "set_fields",
@@ -49,7 +48,7 @@ DEFAULT_SIZE: WorkloadSize = "small"
 MEMORY_FRACTION = 0.75
 
 
-def is_ducklake_path(path: str) -> bool:
+def _ducklake_path(path: str) -> bool:
     """Whether dbt-duckdb attaches ``path`` as a DuckLake (``ducklake:...``)."""
     return path.startswith("ducklake:")
 
@@ -206,16 +205,19 @@ def build_profile(compute: ComputeConfig) -> dict[str, Any]:
     for flag in ("keep_open", "disable_transactions", "is_ducklake"):
         if getattr(cfg, flag) is not None:
             out[flag] = getattr(cfg, flag)
-    if cfg.is_ducklake or is_ducklake_path(cfg.path):
+    if cfg.is_ducklake or _ducklake_path(cfg.path):
         refuse_threads_into_ducklake(compute, "the DuckLake at config.path")
     else:
-        written = [
-            f"config.attach[{i}]" + (f" ({a.alias})" if a.alias else "")
-            for i, a in enumerate(cfg.attach)
-            if not a.read_only and (a.is_ducklake or a.type == "ducklake" or is_ducklake_path(a.path))
-        ]
-        if written:  # paths are never quoted: a libpq string may hold a password
-            refuse_threads_into_ducklake(compute, f"the DuckLake attached as {written[0]} without read_only")
+        written = next(
+            (
+                f"config.attach[{i}]" + (f" ({a.alias})" if a.alias else "")
+                for i, a in enumerate(cfg.attach)
+                if not a.read_only and (a.is_ducklake or a.type == "ducklake" or _ducklake_path(a.path))
+            ),
+            None,
+        )
+        if written is not None:  # paths are never quoted: a libpq string may hold a password
+            refuse_threads_into_ducklake(compute, f"the DuckLake attached as {written} without read_only")
     if cfg.remote is not None:
         remote: dict[str, Any] = {"host": cfg.remote.host, "port": cfg.remote.port, "user": cfg.remote.user}
         if cfg.remote.password is not None:
